@@ -1,0 +1,147 @@
+"""Command line: `python -m bench {run,inits} ...` (see `--help` on each)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bench.errors import BenchError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a user mistake in one line (usage stays available through --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# flag -> config key; each flag is None unless the user gave it, so only given flags override.
+RUN_FLAGS: dict[str, str] = {
+    "method": "init.method", "gamma": "init.gamma", "sigma": "init.sigma", "sigma2": "init.sigma2",
+    "backbone": "init.backbone", "embed_fan_in": "init.embed_fan_in", "distribution": "init.distribution",
+    "truncate": "init.truncate", "init_override": "init.overrides", "seed": "init.seed",
+    "data_seed": "data.seed", "corpus": "data.corpus", "max_steps": "train.max_steps",
+    "batch_size": "train.batch_size", "lr": "optim.lr", "weight_decay": "optim.weight_decay",
+    "norm_eps": "model.norm_eps", "gated_attention": "model.gated_attention", "device": "train.device",
+}
+
+
+def add_run_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="train one model under one init scheme and write its run record",
+                       description="Train the preset model under an init scheme on the shared core, "
+                       "then write <out>/<run-id>/record.json, metrics.jsonl and the final model.pt. "
+                       "Precedence: preset < --config TOML < flags.")
+    g = p.add_argument_group("initialization")
+    g.add_argument("--method", help="init scheme (see `python -m bench inits`); default: normal")
+    g.add_argument("--gamma", type=float, help="gamma scheme: std = d_in^(-gamma) (required for gamma)")
+    g.add_argument("--sigma", type=float, help="normal/megatron: std (default 0.02)")
+    g.add_argument("--sigma2", type=float, help="wesar: variance of the base weights (default 4e-5)")
+    g.add_argument("--backbone", help="wesar: scheme whose stds the gates reproduce (default he)")
+    g.add_argument("--embed-fan-in", choices=["d_model", "vocab"],
+                   help="d_in of the embedding for fan-in rules (default d_model)")
+    g.add_argument("--distribution", choices=["normal", "uniform"], help="xavier/kaiming variant")
+    g.add_argument("--truncate", type=float, help="truncate normals at ±k·std (0 = off; mitchell: 3)")
+    g.add_argument("--init-override", action="append", metavar="ROLE=SCHEME|ROLE.std=X",
+                   help="per-role rule, e.g. head=zero or mlp_out.std=0.0 (repeatable)")
+    g.add_argument("--seed", type=int, help="init seed (default 0)")
+    g = p.add_argument_group("model, data and training")
+    g.add_argument("--preset", help="anchor, nano (default), micro, small, base")
+    g.add_argument("--config", type=Path, metavar="FILE.toml", help="TOML config (e.g. baselines/*.toml)")
+    g.add_argument("--corpus", help="training corpus (default anchor)")
+    g.add_argument("--data-seed", type=int, help="seed of data generation and batch order (default 0)")
+    g.add_argument("--max-steps", type=int, help="training steps (overrides the preset's budget)")
+    g.add_argument("--batch-size", type=int, help="sequences per step")
+    g.add_argument("--lr", type=float, help="peak learning rate")
+    g.add_argument("--weight-decay", type=float, help="decoupled AdamW weight decay λ")
+    g.add_argument("--norm-eps", type=float, help="norm ε (1e-5 default; 1e-12 relaxes small init)")
+    g.add_argument("--gated-attention", action=argparse.BooleanOptionalAction, default=None,
+                   help="sigmoid gate on the attention output (2606.17945's relaxed setting)")
+    g.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="any config field, e.g. model.d_model=64 or optim.no_decay_roles=['norm'] "
+                        "(TOML value syntax; repeatable)")
+    g = p.add_argument_group("output")
+    g.add_argument("--out", type=Path, default=Path("results/runs"),
+                   help="runs directory (default %(default)s)")
+    g.add_argument("--run-id", help="run directory name (default: method, knobs, preset, seed, config hash)")
+    g.add_argument("--resume", nargs="?", const="last", metavar="CHECKPOINT",
+                   help="continue the run directory's last checkpoint, or the given file")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    g.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+
+def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.config import dotted
+
+    out = dotted(args.set)
+    for flag, key in RUN_FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            section, name = key.split(".")
+            out.setdefault(section, {})[name] = value
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench.config import build_config
+    from bench.run import execute, plan
+
+    cfg = build_config(args.preset, args.config, run_overrides(args))
+    p = plan(cfg, args.out, args.run_id, args.resume, args.overwrite)
+    print(f"run {p.run_dir} | {cfg.init.method} on {cfg.preset} | device {p.device}", file=sys.stderr)
+    try:
+        record = execute(p, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"interrupted; continue with the same command plus --resume ({p.run_dir})", file=sys.stderr)
+        return 130
+    t = record["train"]
+    mfu = f"{100 * t['mfu']:.2f}%" if t["mfu"] is not None else "n/a"
+    final = f"{t['final_loss']:.4f}" if t["final_loss"] is not None else "n/a"
+    best = f"{t['best_val_loss']:.4f}" if t["best_val_loss"] is not None else "n/a"
+    status = record["status"]
+    if status == "diverged":
+        status += f" at step {record['diverged_step']}"
+    print(f"status {status} | steps {t['steps']} | tokens {t['tokens']:,} | final loss {final} | "
+          f"best val loss {best} | {t['tokens_per_s']:,.0f} tok/s | MFU {mfu} | {t['wall_s']:.1f}s")
+    print(f"record: {p.run_dir / 'record.json'}")
+    return 0
+
+
+def add_inits_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("inits", help="list the init schemes with their formulas and sources")
+    p.set_defaults(func=cmd_inits)
+
+
+def cmd_inits(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from bench.inits import SCHEMES
+
+    rows = [(s.name, s.formula, s.source, ", ".join(s.knobs) or "-") for s in SCHEMES.values()]
+    print(tabulate(rows, headers=["scheme", "rule", "source", "knobs"], tablefmt="github"))
+    print("\nEvery scheme: norm gains 1, biases 0. A parameter no rule claims is an error.")
+    return 0
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m bench", description="initbench: benchmark LM initialization schemes.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    add_run_parser(sub)
+    add_inits_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

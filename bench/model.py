@@ -1,0 +1,278 @@
+"""A compact decoder-only transformer in which every parameter carries a role (DESIGN §4).
+
+Roles are the vocabulary that init schemes, run records and probes share: `embed`, `pos_embed`,
+`attn_q`, `attn_k`, `attn_v`, `attn_out`, `attn_gate`, `mlp_in`, `mlp_out`, `head`, `norm`, `bias`,
+`wesar_gate`. `param_specs()` lists them; a parameter without a role is a bug and raises.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.config import ModelConfig
+
+ROLES = (
+    "embed", "pos_embed", "attn_q", "attn_k", "attn_v", "attn_qkv", "attn_out", "attn_gate",
+    "mlp_in", "mlp_out", "head", "norm", "bias", "wesar_gate",
+)
+# Roles of the weight matrices a scheme draws (everything else is a norm gain, bias or gate).
+MATRIX_ROLES = ("embed", "pos_embed", "attn_q", "attn_k", "attn_v", "attn_qkv", "attn_out", "attn_gate",
+                "mlp_in", "mlp_out", "head")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """What an init rule may look at: a parameter's name, role, shape and depth (None: not in a block)."""
+
+    name: str
+    role: str
+    shape: tuple[int, ...]
+    layer: int | None
+
+
+class Linear(nn.Module):
+    """y = x Wᵀ (+ b), W stored (out, in). With `gated`, the forward uses α·W for a trainable scalar α
+    (WeSaR, arXiv 2410.05052); `fold_gate` exports α·W as a plain weight."""
+
+    def __init__(self, d_in: int, d_out: int, role: str, layer: int | None, bias: bool, gated: bool):
+        super().__init__()
+        self.role, self.layer = role, layer
+        self.weight = nn.Parameter(torch.empty(d_out, d_in))
+        self.bias = nn.Parameter(torch.zeros(d_out)) if bias else None
+        self.gate = nn.Parameter(torch.ones(())) if gated else None
+
+    def effective_weight(self) -> torch.Tensor:
+        return self.weight if self.gate is None else self.gate * self.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.effective_weight(), self.bias)
+
+    @torch.no_grad()
+    def fold_gate(self) -> None:
+        if self.gate is not None:
+            self.weight.mul_(self.gate)
+            self.gate = None
+
+
+class Embedding(nn.Module):
+    def __init__(self, n: int, d: int, role: str):
+        super().__init__()
+        self.role, self.layer = role, None
+        self.weight = nn.Parameter(torch.empty(n, d))
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        return F.embedding(idx, self.weight)
+
+
+class RMSNorm(nn.Module):
+    """x / sqrt(mean(x²) + ε) · g. ε is a knob: with small init the residual stream is tiny, so 1e-5
+    dominates the denominator and shrinks every normalized activation (DESIGN §2)."""
+
+    def __init__(self, d: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x32 = x.float()
+        out = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)
+        return out.type_as(x) * self.weight
+
+
+class LayerNorm(nn.Module):
+    def __init__(self, d: int, eps: float, bias: bool = True):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
+        self.bias = nn.Parameter(torch.zeros(d)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, x.shape[-1:], self.weight, self.bias, self.eps)
+
+
+def make_norm(cfg: ModelConfig) -> nn.Module:
+    if cfg.norm == "rmsnorm":
+        return RMSNorm(cfg.d_model, cfg.norm_eps)
+    return LayerNorm(cfg.d_model, cfg.norm_eps, bias=True)
+
+
+def rope_tables(seq_len: int, head_dim: int, base: float, device: torch.device) -> tuple[torch.Tensor, ...]:
+    inv = 1.0 / base ** (torch.arange(0, head_dim, 2, device=device, dtype=torch.float32) / head_dim)
+    angles = torch.outer(torch.arange(seq_len, device=device, dtype=torch.float32), inv)
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate pairs (x[2i], x[2i+1]) of each head by position-dependent angles. x: (B, H, T, hd)."""
+    x1, x2 = x.float()[..., 0::2], x.float()[..., 1::2]
+    out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+    return out.type_as(x)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig, layer: int, gated: bool):
+        super().__init__()
+        d, b = cfg.d_model, cfg.bias
+        self.n_heads, self.head_dim = cfg.n_heads, cfg.d_model // cfg.n_heads
+        self.q = Linear(d, d, "attn_q", layer, b, gated)
+        self.k = Linear(d, d, "attn_k", layer, b, gated)
+        self.v = Linear(d, d, "attn_v", layer, b, gated)
+        self.out = Linear(d, d, "attn_out", layer, b, gated)
+        # Gated attention (2606.17945's relaxed setting): an element-wise sigmoid gate computed from the
+        # block input scales the attention output before the output projection, letting heads output
+        # nothing instead of dumping attention on a sink token.
+        self.gate = Linear(d, d, "attn_gate", layer, b, gated) if cfg.gated_attention else None
+
+    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        bsz, t, d = x.shape
+
+        def heads(y: torch.Tensor) -> torch.Tensor:
+            return y.view(bsz, t, self.n_heads, self.head_dim).transpose(1, 2)
+
+        q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+        if rope is not None:
+            cos, sin = rope[0][:t], rope[1][:t]
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y = y.transpose(1, 2).reshape(bsz, t, d)
+        if self.gate is not None:
+            y = y * torch.sigmoid(self.gate(x))
+        return self.out(y)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: ModelConfig, layer: int, gated: bool):
+        super().__init__()
+        d, f, b = cfg.d_model, cfg.d_ff, cfg.bias
+        self.swiglu = cfg.mlp == "swiglu"
+        self.up = Linear(d, f, "mlp_in", layer, b, gated)
+        self.gate = Linear(d, f, "mlp_in", layer, b, gated) if self.swiglu else None
+        self.down = Linear(f, d, "mlp_out", layer, b, gated)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.silu(self.gate(x)) * self.up(x) if self.gate is not None else F.gelu(self.up(x))
+        return self.down(h)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig, layer: int, gated: bool):
+        super().__init__()
+        self.pre = cfg.norm_position == "pre"
+        self.norm1, self.norm2 = make_norm(cfg), make_norm(cfg)
+        self.attn = Attention(cfg, layer, gated)
+        self.mlp = MLP(cfg, layer, gated)
+
+    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        if self.pre:
+            x = x + self.attn(self.norm1(x), rope)
+            return x + self.mlp(self.norm2(x))
+        x = self.norm1(x + self.attn(x, rope))
+        return self.norm2(x + self.mlp(x))
+
+
+class Transformer(nn.Module):
+    """Decoder-only LM. `wesar_gates` adds one scalar gate per weight matrix except the embedding."""
+
+    def __init__(self, cfg: ModelConfig, wesar_gates: bool = False):
+        super().__init__()
+        if cfg.vocab_size <= 0:
+            raise ValueError("ModelConfig.vocab_size must be set (from the data) before building")
+        self.cfg = cfg
+        d = cfg.d_model
+        self.embed = Embedding(cfg.vocab_size, d, "embed")
+        self.pos_embed = Embedding(cfg.max_seq_len, d, "pos_embed") if cfg.pos_encoding == "learned" else None
+        self.embed_norm = make_norm(cfg) if cfg.embed_norm else None
+        self.blocks = nn.ModuleList(Block(cfg, i, wesar_gates) for i in range(cfg.n_layers))
+        # Post-norm blocks already end in a norm; a final norm only belongs to pre-norm stacks.
+        self.final_norm = make_norm(cfg) if cfg.norm_position == "pre" else None
+        self.head = (None if cfg.tie_embeddings
+                     else Linear(d, cfg.vocab_size, "head", None, False, wesar_gates))
+        self._rope_cache: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def _rope(self, t: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if self.cfg.pos_encoding != "rope":
+            return None
+        cache = self._rope_cache
+        if cache is None or cache[0].shape[0] < t or cache[0].device != device:
+            hd = self.cfg.d_model // self.cfg.n_heads
+            cache = rope_tables(max(t, self.cfg.max_seq_len), hd, self.cfg.rope_base, device)
+            self._rope_cache = cache
+        return cache
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """idx (B, T) token ids -> logits (B, T, V)."""
+        t = idx.shape[1]
+        x = self.embed(idx)
+        if self.cfg.embed_scale:
+            x = x * math.sqrt(self.cfg.d_model)  # "Spike No More": keeps embedding scale near 1
+        if self.pos_embed is not None:
+            if t > self.cfg.max_seq_len:
+                raise ValueError(f"sequence length {t} exceeds model.max_seq_len {self.cfg.max_seq_len}")
+            x = x + self.pos_embed.weight[:t]
+        if self.embed_norm is not None:
+            x = self.embed_norm(x)
+        rope = self._rope(t, idx.device)
+        for block in self.blocks:
+            x = block(x, rope)
+        if self.final_norm is not None:
+            x = self.final_norm(x)
+        if self.head is None:
+            return F.linear(x, self.embed.weight)
+        return self.head(x)
+
+    def param_specs(self) -> list[tuple[ParamSpec, nn.Parameter]]:
+        """Every parameter with its role; raises if any parameter was left without one."""
+        out: list[tuple[ParamSpec, nn.Parameter]] = []
+        claimed: set[int] = set()
+        for mod_name, module in self.named_modules():
+            for pname, param in module.named_parameters(recurse=False):
+                if pname == "weight" and isinstance(module, (Linear, Embedding)):
+                    role = module.role
+                elif pname == "weight" and isinstance(module, (RMSNorm, LayerNorm)):
+                    role = "norm"
+                elif pname == "bias":
+                    role = "bias"
+                elif pname == "gate" and isinstance(module, Linear):
+                    role = "wesar_gate"
+                else:
+                    continue
+                layer = getattr(module, "layer", None)
+                if layer is None and mod_name.startswith("blocks."):
+                    layer = int(mod_name.split(".")[1])
+                full = f"{mod_name}.{pname}" if mod_name else pname
+                out.append((ParamSpec(full, role, tuple(param.shape), layer), param))
+                claimed.add(id(param))
+        missing = [n for n, p in self.named_parameters() if id(p) not in claimed]
+        if missing:
+            raise RuntimeError(f"parameters without a role: {', '.join(missing)}")
+        return out
+
+    def linears(self) -> list[Linear]:
+        return [m for m in self.modules() if isinstance(m, Linear)]
+
+    def fold_gates(self) -> None:
+        """Fold WeSaR gates into weights so the exported model is a plain transformer."""
+        for lin in self.linears():
+            lin.fold_gate()
+
+    def n_params(self, non_embedding: bool = True) -> int:
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n -= self.embed.weight.numel()
+            if self.pos_embed is not None:
+                n -= self.pos_embed.weight.numel()
+        return n
+
+    def flops_per_token(self, seq_len: int) -> float:
+        """Training FLOPs per token: 6·N (non-embedding matmuls, forward+backward) + attention scores
+        12·L·T·d (PaLM appendix B / nanoGPT's estimate_mfu)."""
+        c = self.cfg
+        n = self.n_params(non_embedding=True)
+        if self.head is None:
+            n += self.embed.weight.numel()  # the tied head is still a matmul
+        return 6.0 * n + 12.0 * c.n_layers * seq_len * c.d_model

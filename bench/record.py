@@ -1,0 +1,55 @@
+"""The run record (DESIGN §1): one JSON file per run that every later tool reads.
+
+Contract keys are never renamed, only extended: status, run_id, config, env, init.params, train, eval,
+groups, probes.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RECORD_VERSION = 1
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def git_state(root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """Commit hash of the code that ran, and whether the tree had uncommitted changes."""
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    head = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no") if head else None
+    return {"git_hash": head or "unknown", "git_dirty": bool(status) if status is not None else None}
+
+
+def env_info(device: torch.device) -> dict[str, Any]:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lm_eval": _version("lm_eval"),
+        "numpy": _version("numpy"),
+        "initbench": _version("initbench"),
+        **git_state(),
+        "device": str(device),
+        "device_name": name,
+        "threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+    }

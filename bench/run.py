@@ -1,0 +1,182 @@
+"""One benchmark run: config -> data -> model + init -> train -> run record.
+
+Everything a user can get wrong is checked before the run directory is created, so a rejected command
+leaves nothing behind. An interrupted run keeps its directory (checkpoint + metrics) for `--resume`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench import inits
+from bench.config import Config, config_from_dict
+from bench.data import Corpus, load_corpus
+from bench.errors import BenchError
+from bench.files import torch_save, write_json
+from bench.record import RECORD_VERSION, env_info
+from bench.speed import device_peak, mfu
+from bench.train import Trainer, TrainState, load_checkpoint, resolve_device
+
+# Keys that may differ between a checkpoint and the command that resumes it.
+RESUMABLE_CHANGES = {"train.device"}
+
+
+def default_run_id(cfg: Config) -> str:
+    """Readable and deterministic: the same command maps to the same directory."""
+    i = cfg.init
+    knob = {"gamma": f"-g{i.gamma:g}" if i.gamma is not None else "", "wesar": f"-{i.backbone}",
+            "normal": f"-s{i.sigma:g}", "megatron": f"-s{i.sigma:g}"}.get(i.method, "")
+    return f"{i.method}{knob}-{cfg.preset}-seed{i.seed}-{cfg.digest()}"
+
+
+def config_diff(a: Config, b: Config) -> list[str]:
+    def flat(cfg: Config) -> dict[str, Any]:
+        out = {}
+        for key, value in cfg.to_dict().items():
+            if isinstance(value, dict):
+                out.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                out[key] = value
+        return out
+
+    fa, fb = flat(a), flat(b)
+    return sorted(k for k in fa if fa[k] != fb.get(k))
+
+
+@dataclass
+class RunPlan:
+    """A validated run, not yet started."""
+
+    cfg: Config
+    run_dir: Path
+    corpus: Corpus
+    device: torch.device
+    checkpoint: dict[str, Any] | None
+
+
+def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwrite: bool) -> RunPlan:
+    """Validate everything and resolve the run directory; creates nothing on disk.
+
+    `resume`: None (fresh run), "last" (the run directory's last checkpoint) or a checkpoint path, in
+    which case the config comes from the checkpoint and `cfg` may only change RESUMABLE_CHANGES.
+    """
+    ckpt = None
+    if resume not in (None, "last"):
+        path = Path(resume)
+        ckpt = load_checkpoint(path)
+        saved = config_from_dict(ckpt["config"], str(path))
+        changed = [k for k in config_diff(saved, cfg) if k not in RESUMABLE_CHANGES]
+        if changed:
+            raise BenchError(f"--resume {path}: the command changes {', '.join(changed)} "
+                             "from the checkpoint's config")
+        run_dir = out / run_id if run_id else path.parent
+    else:
+        run_dir = out / (run_id or default_run_id(cfg))
+    if out.exists() and not out.is_dir():
+        raise BenchError(f"output directory {out} exists and is not a directory")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise BenchError(f"run directory {run_dir} exists and is not a directory")
+    if resume == "last":
+        ckpt = load_checkpoint(run_dir / "last.pt")
+        saved = config_from_dict(ckpt["config"], str(run_dir / "last.pt"))
+        changed = [k for k in config_diff(saved, cfg) if k not in RESUMABLE_CHANGES]
+        if changed:
+            raise BenchError(f"--resume: the command changes {', '.join(changed)} from the run's config")
+    elif resume is None and run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+        what = "a finished run" if (run_dir / "record.json").exists() else "an interrupted run"
+        raise BenchError(f"{run_dir} already holds {what}; pass --resume to continue it, --overwrite to "
+                         "start over, or --run-id for a new directory")
+    inits.check(cfg.init)
+    device = resolve_device(cfg.train.device)
+    corpus = load_corpus(cfg.data)
+    return RunPlan(cfg, run_dir, corpus, device, ckpt)
+
+
+def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> dict[str, Any]:
+    """Train and write `record.json` (only once training ended; `stop_at` simulates an interruption)."""
+    cfg = copy.deepcopy(p.cfg)
+    cfg.model.vocab_size = cfg.model.vocab_size or p.corpus.vocab_size
+    if cfg.model.vocab_size < p.corpus.vocab_size:
+        raise BenchError(f"model.vocab_size {cfg.model.vocab_size} is smaller than the corpus vocabulary "
+                         f"({p.corpus.vocab_size})")
+    model, init_table = inits.build_model(cfg.model, cfg.init)
+    if p.checkpoint is None and p.run_dir.exists():
+        shutil.rmtree(p.run_dir)  # --overwrite: checked in plan()
+    p.run_dir.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(cfg, model, p.corpus, p.run_dir, p.device, progress=progress)
+    init_path = p.run_dir / "init.json"
+    if p.checkpoint is not None:
+        trainer.restore(p.checkpoint)
+        if init_path.exists():
+            init_table = json.loads(init_path.read_text())
+    else:
+        write_json(init_path, init_table)
+    state = trainer.run(stop_at=stop_at)
+    if state.step < cfg.train.max_steps and state.status == "ok":
+        return {}  # interrupted on purpose; the checkpoint carries the run on
+    export_model(p.run_dir / "model.pt", cfg, trainer.model)
+    record = build_record(cfg, p, model, init_table, state)
+    write_json(p.run_dir / "record.json", record)
+    return record
+
+
+def export_model(path: Path, cfg: Config, model: torch.nn.Module) -> None:
+    """Final weights for evaluation, with WeSaR gates folded in so scoring never sees them."""
+    plain = copy.deepcopy(model).cpu()
+    plain.fold_gates()
+    torch_save(path, {"config": cfg.to_dict(), "model": plain.state_dict(), "gates_folded": True})
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def build_record(cfg: Config, p: RunPlan, model: torch.nn.Module, init_table: list[dict],
+                 state: TrainState) -> dict[str, Any]:
+    tokens_per_s = state.tokens / state.wall_s if state.wall_s > 0 else 0.0
+    flops = model.flops_per_token(p.corpus.seq_len)
+    peak, peak_source = device_peak(p.device)
+    record: dict[str, Any] = {
+        "record_version": RECORD_VERSION,
+        "status": state.status,
+        "run_id": p.run_dir.name,
+        "config": cfg.to_dict(),
+        "env": env_info(p.device),
+        "data": {"corpus": p.corpus.name, "vocab_size": p.corpus.vocab_size, "seq_len": p.corpus.seq_len,
+                 **p.corpus.info},
+        "model": {"n_params": model.n_params(non_embedding=False),
+                  "n_params_non_embedding": model.n_params(non_embedding=True),
+                  "flops_per_token": flops},
+        "init": {"method": cfg.init.method, "seed": cfg.init.seed, "params": init_table},
+        "train": {
+            "steps": state.step,
+            "tokens": state.tokens,
+            "final_loss": _finite(state.final_loss),
+            "best_val_loss": _finite(state.best_val_loss),
+            "val_loss_by_source": state.val_loss_by_source,
+            "val_curve": state.val_curve,
+            "wall_s": state.wall_s,
+            "tokens_per_s": tokens_per_s,
+            "mfu": mfu(flops, tokens_per_s, peak),
+            "peak_flops": peak,
+            "peak_source": peak_source,
+            "spikes": len(state.spikes),
+            "spike_steps": state.spikes[:100],
+            "spike_rule": f"loss > {cfg.train.spike_factor} x median of the previous "
+                          f"{cfg.train.spike_window} losses, after warmup",
+        },
+        "eval": {},
+        "groups": {},
+        "probes": {"tokens": {}, "structure": {}},
+    }
+    if state.status == "diverged":
+        record["diverged_step"] = state.diverged_step
+    return record
