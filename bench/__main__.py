@@ -66,7 +66,8 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
                    help="runs directory (default %(default)s)")
     g.add_argument("--run-id", help="run directory name (default: method, knobs, preset, seed, config hash)")
     g.add_argument("--resume", nargs="?", const="last", metavar="CHECKPOINT",
-                   help="continue the run directory's last checkpoint, or the given file")
+                   help="continue the run directory's last checkpoint, or the given file "
+                   "(repeat the original command and add --resume)")
     g.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     g.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")

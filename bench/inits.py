@@ -285,7 +285,7 @@ def uses_gates(cfg: InitConfig) -> bool:
     return cfg.method == "wesar"
 
 
-def parse_overrides(items: list[str], ctx: Ctx) -> dict[str, Rule]:
+def parse_overrides(items: list[str]) -> dict[str, Rule]:
     """`ROLE=SCHEME` (take another scheme's rule for ROLE) or `ROLE.std=X` (N(0, X²); 0 gives zeros)."""
     rules: dict[str, Rule] = {}
     for item in items:
@@ -323,6 +323,7 @@ def check(cfg: InitConfig) -> Scheme:
         scheme.check(cfg)
     if cfg.truncate is not None and not (math.isfinite(cfg.truncate) and cfg.truncate >= 0):
         raise BenchError(f"init.truncate must be >= 0 (σ multiples; 0 = off), got {cfg.truncate}")
+    parse_overrides(cfg.overrides)
     return scheme
 
 
@@ -334,7 +335,7 @@ def planned(model: Transformer, cfg: InitConfig) -> list[tuple[ParamSpec, Dist]]
     """The distribution of every non-gate parameter's *effective* weight, before drawing anything."""
     scheme = check(cfg)
     ctx = Ctx(model.cfg, cfg)
-    overrides = parse_overrides(cfg.overrides, ctx)
+    overrides = parse_overrides(cfg.overrides)
     present = {spec.role for spec, _ in model.param_specs()}
     for role in overrides:
         if role not in present:

@@ -39,8 +39,18 @@ def git_state(root: Path = PROJECT_ROOT) -> dict[str, Any]:
     return {"git_hash": head or "unknown", "git_dirty": bool(status) if status is not None else None}
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
 def env_info(device: torch.device) -> dict[str, Any]:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,

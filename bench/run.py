@@ -21,6 +21,7 @@ from bench.config import Config, config_from_dict
 from bench.data import Corpus, load_corpus
 from bench.errors import BenchError
 from bench.files import torch_save, write_json
+from bench.model import Transformer
 from bench.record import RECORD_VERSION, env_info
 from bench.speed import device_peak, mfu
 from bench.train import Trainer, TrainState, load_checkpoint, resolve_device
@@ -59,55 +60,56 @@ class RunPlan:
     run_dir: Path
     corpus: Corpus
     device: torch.device
+    model: Transformer
+    init_table: list[dict[str, Any]]
     checkpoint: dict[str, Any] | None
 
 
 def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwrite: bool) -> RunPlan:
     """Validate everything and resolve the run directory; creates nothing on disk.
 
-    `resume`: None (fresh run), "last" (the run directory's last checkpoint) or a checkpoint path, in
-    which case the config comes from the checkpoint and `cfg` may only change RESUMABLE_CHANGES.
+    `resume`: None (fresh run), "last" (the run directory's last checkpoint) or a checkpoint path. A
+    resumed run repeats the original command: `cfg` must equal the checkpoint's config up to
+    RESUMABLE_CHANGES, so a resumed run is the run it claims to continue.
     """
-    ckpt = None
-    if resume not in (None, "last"):
-        path = Path(resume)
-        ckpt = load_checkpoint(path)
-        saved = config_from_dict(ckpt["config"], str(path))
-        changed = [k for k in config_diff(saved, cfg) if k not in RESUMABLE_CHANGES]
-        if changed:
-            raise BenchError(f"--resume {path}: the command changes {', '.join(changed)} "
-                             "from the checkpoint's config")
-        run_dir = out / run_id if run_id else path.parent
+    device = resolve_device(cfg.train.device)
+    corpus = load_corpus(cfg.data)
+    cfg = copy.deepcopy(cfg)
+    cfg.model.vocab_size = cfg.model.vocab_size or corpus.vocab_size
+    if cfg.model.vocab_size < corpus.vocab_size:
+        raise BenchError(f"model.vocab_size {cfg.model.vocab_size} is smaller than the corpus vocabulary "
+                         f"({corpus.vocab_size})")
+    ckpt_path = Path(resume) if resume not in (None, "last") else None
+    if run_id:
+        run_dir = out / run_id
+    elif ckpt_path:
+        run_dir = ckpt_path.parent  # a checkpoint lives in its run directory
     else:
-        run_dir = out / (run_id or default_run_id(cfg))
+        run_dir = out / default_run_id(cfg)
     if out.exists() and not out.is_dir():
         raise BenchError(f"output directory {out} exists and is not a directory")
     if run_dir.exists() and not run_dir.is_dir():
         raise BenchError(f"run directory {run_dir} exists and is not a directory")
-    if resume == "last":
-        ckpt = load_checkpoint(run_dir / "last.pt")
-        saved = config_from_dict(ckpt["config"], str(run_dir / "last.pt"))
+    ckpt = None
+    if resume is not None:
+        ckpt_path = ckpt_path or run_dir / "last.pt"
+        ckpt = load_checkpoint(ckpt_path)
+        saved = config_from_dict(ckpt["config"], str(ckpt_path))
         changed = [k for k in config_diff(saved, cfg) if k not in RESUMABLE_CHANGES]
         if changed:
-            raise BenchError(f"--resume: the command changes {', '.join(changed)} from the run's config")
-    elif resume is None and run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+            raise BenchError(f"--resume {ckpt_path}: the command changes {', '.join(changed)} from the "
+                             "checkpoint's config")
+    elif run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
         what = "a finished run" if (run_dir / "record.json").exists() else "an interrupted run"
         raise BenchError(f"{run_dir} already holds {what}; pass --resume to continue it, --overwrite to "
                          "start over, or --run-id for a new directory")
-    inits.check(cfg.init)
-    device = resolve_device(cfg.train.device)
-    corpus = load_corpus(cfg.data)
-    return RunPlan(cfg, run_dir, corpus, device, ckpt)
+    model, init_table = inits.build_model(cfg.model, cfg.init)
+    return RunPlan(cfg, run_dir, corpus, device, model, init_table, ckpt)
 
 
 def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> dict[str, Any]:
     """Train and write `record.json` (only once training ended; `stop_at` simulates an interruption)."""
-    cfg = copy.deepcopy(p.cfg)
-    cfg.model.vocab_size = cfg.model.vocab_size or p.corpus.vocab_size
-    if cfg.model.vocab_size < p.corpus.vocab_size:
-        raise BenchError(f"model.vocab_size {cfg.model.vocab_size} is smaller than the corpus vocabulary "
-                         f"({p.corpus.vocab_size})")
-    model, init_table = inits.build_model(cfg.model, cfg.init)
+    cfg, model, init_table = p.cfg, p.model, p.init_table
     if p.checkpoint is None and p.run_dir.exists():
         shutil.rmtree(p.run_dir)  # --overwrite: checked in plan()
     p.run_dir.mkdir(parents=True, exist_ok=True)
