@@ -105,9 +105,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 class Trainer:
-    """Trains `model` on `corpus` under `cfg`, writing checkpoints and metrics into `run_dir`."""
+    """Trains `model` on `corpus` under `cfg`, writing checkpoints and metrics into `run_dir` (which
+    `run` needs; `step` alone does not)."""
 
-    def __init__(self, cfg: Config, model: Transformer, corpus: Corpus, run_dir: Path,
+    def __init__(self, cfg: Config, model: Transformer, corpus: Corpus, run_dir: Path | None,
                  device: torch.device, progress: bool = True):
         self.cfg, self.corpus, self.run_dir, self.device = cfg, corpus, run_dir, device
         self.model = model.to(device)
