@@ -99,7 +99,7 @@ class TrainConfig:
     eval_interval: int = 250
     eval_batches: int = 8
     checkpoint_interval: int = 500
-    log_interval: int = 10
+    log_interval: int = 1
     device: str = "auto"
     compile: Literal["auto", "on", "off"] = "auto"
     spike_factor: float = 1.5

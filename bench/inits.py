@@ -45,6 +45,11 @@ class Dist:
     def constant(value: float) -> Dist:
         return Dist("constant", value=value)
 
+    def scaled(self, factor: float) -> Dist:
+        """The same distribution shape, every value multiplied by `factor`."""
+        bound = None if self.bound is None else self.bound * factor
+        return Dist(self.kind, std=self.std * factor, bound=bound, value=self.value * factor)
+
     def expected_std(self) -> float:
         if self.kind == "constant":
             return 0.0
@@ -285,10 +290,11 @@ def uses_gates(cfg: InitConfig) -> bool:
     return cfg.method == "wesar"
 
 
-def parse_overrides(items: list[str]) -> dict[str, Rule]:
-    """`ROLE=SCHEME` (take another scheme's rule for ROLE) or `ROLE.std=X` (N(0, X²); 0 gives zeros)."""
+def parse_overrides(cfg: InitConfig) -> dict[str, Rule]:
+    """`ROLE=SCHEME` (take another scheme's rule for ROLE, with that scheme's knob checks) or `ROLE.std=X`
+    (N(0, X²); 0 gives zeros)."""
     rules: dict[str, Rule] = {}
-    for item in items:
+    for item in cfg.overrides:
         lhs, sep, rhs = item.partition("=")
         role, _, attr = lhs.strip().partition(".")
         rhs = rhs.strip()
@@ -310,6 +316,8 @@ def parse_overrides(items: list[str]) -> dict[str, Rule]:
         elif rhs not in SCHEMES or rhs == "wesar":
             raise BenchError(f"init override {item!r}: unknown scheme {rhs!r}")
         else:
+            if SCHEMES[rhs].check:
+                SCHEMES[rhs].check(cfg)
             rules[role] = SCHEMES[rhs].rule
     return rules
 
@@ -323,7 +331,7 @@ def check(cfg: InitConfig) -> Scheme:
         scheme.check(cfg)
     if cfg.truncate is not None and not (math.isfinite(cfg.truncate) and cfg.truncate >= 0):
         raise BenchError(f"init.truncate must be >= 0 (σ multiples; 0 = off), got {cfg.truncate}")
-    parse_overrides(cfg.overrides)
+    parse_overrides(cfg)
     return scheme
 
 
@@ -335,7 +343,7 @@ def planned(model: Transformer, cfg: InitConfig) -> list[tuple[ParamSpec, Dist]]
     """The distribution of every non-gate parameter's *effective* weight, before drawing anything."""
     scheme = check(cfg)
     ctx = Ctx(model.cfg, cfg)
-    overrides = parse_overrides(cfg.overrides)
+    overrides = parse_overrides(cfg)
     present = {spec.role for spec, _ in model.param_specs()}
     for role in overrides:
         if role not in present:
@@ -369,10 +377,13 @@ def apply_init(model: Transformer, cfg: InitConfig) -> list[dict]:
         module = model.get_submodule(spec.name.rsplit(".", 1)[0])
         gate = getattr(module, "gate", None) if spec.role in MATRIX_ROLES else None
         if gated and isinstance(gate, torch.nn.Parameter):
-            # WeSaR: every gated matrix starts from the same small N(0, σ²); the gate carries the scale.
-            Dist.normal(sigma).sample_(param, gen)
+            # WeSaR: every gated matrix starts at the same small std σ (in the backbone's shape, so a
+            # truncated or uniform backbone stays so in α·W); the gate carries the backbone's scale.
+            target = dist.expected_std()
+            base = dist.scaled(sigma / target) if target > 0 else Dist.normal(sigma)  # α₀ = 0: W is inert
+            base.sample_(param, gen)
             with torch.no_grad():
-                gate.fill_(dist.expected_std() / sigma)
+                gate.fill_(target / sigma)
             effective = gate.detach() * param.detach()
         else:
             dist.sample_(param, gen)
