@@ -82,12 +82,19 @@ class OptimConfig:
 
 @dataclass
 class DataConfig:
-    """Training corpus and its seeded generation/ordering."""
+    """Training corpus (bench/data.py): `mixture` of `sources`, or one source by name or path."""
 
-    corpus: str = "anchor"
+    corpus: str = "mixture"
+    sources: list[str] = field(default_factory=lambda: [
+        "wiki:0.35", "shakespeare:0.15", "deduction:0.25", "anchor:0.25"])
+    tokenizer: Literal["auto", "word", "bpe"] = "auto"
+    vocab_size: int = 4096
+    seq_len: int = 128
+    loss_on: Literal["auto", "all", "answers"] = "auto"
     seed: int = 0
-    n_train: int = 200_000
+    n_train: int = 100_000
     n_val: int = 2_000
+    val_fraction: float = 0.02
 
 
 @dataclass
@@ -129,26 +136,33 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # 2405.05409's toy: one head, two layers, FFN = 3 d (the paper used d=400 on GPU; this is CPU-sized).
     "anchor": {
         "model": {"d_model": 128, "n_layers": 2, "n_heads": 1, "d_ff": 384, "mlp": "gelu"},
+        "data": {"corpus": "anchor", "n_train": 200_000},
         "optim": {"lr": 1e-3, "warmup_steps": 100, "weight_decay": 0.01},
         "train": {"max_steps": 2000, "batch_size": 128},
     },
+    # nano: sized so the default command (data preparation once, then 1.6M tokens) fits in minutes on
+    # 2 CPU cores.
     "nano": {
         "model": {"d_model": 128, "n_layers": 4, "n_heads": 4, "d_ff": 352},
-        "optim": {"lr": 3e-3, "warmup_steps": 100},
-        "train": {"max_steps": 1500, "batch_size": 64},
+        "data": {"vocab_size": 2048, "seq_len": 128},
+        "optim": {"lr": 3e-3, "warmup_steps": 50},
+        "train": {"max_steps": 800, "batch_size": 16, "eval_interval": 200, "checkpoint_interval": 200},
     },
     "micro": {
         "model": {"d_model": 256, "n_layers": 6, "n_heads": 4, "d_ff": 704},
+        "data": {"vocab_size": 4096, "seq_len": 256},
         "optim": {"lr": 2e-3, "warmup_steps": 200},
-        "train": {"max_steps": 5000, "batch_size": 64},
+        "train": {"max_steps": 5000, "batch_size": 32},
     },
     "small": {
-        "model": {"d_model": 512, "n_layers": 8, "n_heads": 8, "d_ff": 1376},
+        "model": {"d_model": 512, "n_layers": 8, "n_heads": 8, "d_ff": 1376, "max_seq_len": 512},
+        "data": {"vocab_size": 8192, "seq_len": 512},
         "optim": {"lr": 1e-3, "warmup_steps": 500},
-        "train": {"max_steps": 10000, "batch_size": 64},
+        "train": {"max_steps": 10000, "batch_size": 32},
     },
     "base": {
         "model": {"d_model": 768, "n_layers": 12, "n_heads": 12, "d_ff": 2048, "max_seq_len": 1024},
+        "data": {"vocab_size": 16384, "seq_len": 1024},
         "optim": {"lr": 6e-4, "warmup_steps": 1000},
         "train": {"max_steps": 20000, "batch_size": 32},
     },
@@ -301,7 +315,8 @@ def validate(cfg: Config) -> None:
                         ("train.eval_interval", t.eval_interval),
                         ("train.checkpoint_interval", t.checkpoint_interval),
                         ("train.log_interval", t.log_interval), ("data.n_train", cfg.data.n_train),
-                        ("data.n_val", cfg.data.n_val)]:
+                        ("data.n_val", cfg.data.n_val), ("data.seq_len", cfg.data.seq_len),
+                        ("data.vocab_size", cfg.data.vocab_size)]:
         if value <= 0:
             raise BenchError(f"{what} must be positive, got {value}")
     if m.d_model % m.n_heads:
@@ -316,5 +331,9 @@ def validate(cfg: Config) -> None:
         raise BenchError(f"optim.min_lr_ratio must be in [0, 1], got {o.min_lr_ratio}")
     if o.warmup_steps < 0:
         raise BenchError(f"optim.warmup_steps must be >= 0, got {o.warmup_steps}")
+    if not 0 < cfg.data.val_fraction < 1:
+        raise BenchError(f"data.val_fraction must be in (0, 1), got {cfg.data.val_fraction}")
+    if cfg.data.seq_len > m.max_seq_len and m.pos_encoding == "learned":
+        raise BenchError(f"data.seq_len {cfg.data.seq_len} exceeds model.max_seq_len {m.max_seq_len}")
     if o.grad_clip < 0:
         raise BenchError(f"optim.grad_clip must be >= 0 (0 disables clipping), got {o.grad_clip}")

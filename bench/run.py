@@ -72,13 +72,9 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
     resumed run repeats the original command: `cfg` must equal the checkpoint's config up to
     RESUMABLE_CHANGES, so a resumed run is the run it claims to continue.
     """
+    # Cheap checks first: a mistake is reported before any data is fetched or tokenized.
+    inits.check(cfg.init)
     device = resolve_device(cfg.train.device)
-    corpus = load_corpus(cfg.data)
-    cfg = copy.deepcopy(cfg)
-    cfg.model.vocab_size = cfg.model.vocab_size or corpus.vocab_size
-    if cfg.model.vocab_size < corpus.vocab_size:
-        raise BenchError(f"model.vocab_size {cfg.model.vocab_size} is smaller than the corpus vocabulary "
-                         f"({corpus.vocab_size})")
     ckpt_path = Path(resume) if resume not in (None, "last") else None
     if run_id:
         run_dir = out / run_id
@@ -94,15 +90,22 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
     if resume is not None:
         ckpt_path = ckpt_path or run_dir / "last.pt"
         ckpt = load_checkpoint(ckpt_path)
+    elif run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+        what = "a finished run" if (run_dir / "record.json").exists() else "an interrupted run"
+        raise BenchError(f"{run_dir} already holds {what}; pass --resume to continue it, --overwrite to "
+                         "start over, or --run-id for a new directory")
+    corpus = load_corpus(cfg.data)
+    cfg = copy.deepcopy(cfg)
+    cfg.model.vocab_size = cfg.model.vocab_size or corpus.vocab_size
+    if cfg.model.vocab_size < corpus.vocab_size:
+        raise BenchError(f"model.vocab_size {cfg.model.vocab_size} is smaller than the corpus vocabulary "
+                         f"({corpus.vocab_size})")
+    if ckpt is not None:
         saved = config_from_dict(ckpt["config"], str(ckpt_path))
         changed = [k for k in config_diff(saved, cfg) if k not in RESUMABLE_CHANGES]
         if changed:
             raise BenchError(f"--resume {ckpt_path}: the command changes {', '.join(changed)} from the "
                              "checkpoint's config")
-    elif run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
-        what = "a finished run" if (run_dir / "record.json").exists() else "an interrupted run"
-        raise BenchError(f"{run_dir} already holds {what}; pass --resume to continue it, --overwrite to "
-                         "start over, or --run-id for a new directory")
     model, init_table = inits.build_model(cfg.model, cfg.init)
     return RunPlan(cfg, run_dir, corpus, device, model, init_table, ckpt)
 

@@ -11,7 +11,7 @@ from bench.train import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent / "baselines"
 FILES = sorted(ROOT.rglob("*.toml"))
-SMALL_DATA = {"data": {"n_train": 256, "n_val": 64}, "train": {"batch_size": 8}}
+SMALL_DATA = {"data": {"corpus": "anchor", "n_train": 256, "n_val": 64}, "train": {"batch_size": 8}}
 
 
 def test_every_scheme_has_a_baseline_file():

@@ -6,7 +6,7 @@ from bench.config import Config, build_config
 
 TINY: dict[str, dict[str, Any]] = {
     "model": {"d_model": 32, "n_layers": 2, "n_heads": 2, "d_ff": 64},
-    "data": {"n_train": 256, "n_val": 64},
+    "data": {"corpus": "anchor", "n_train": 256, "n_val": 64},
     "optim": {"lr": 1e-2, "warmup_steps": 5},
     "train": {"max_steps": 60, "batch_size": 32, "eval_interval": 20, "eval_batches": 2,
               "checkpoint_interval": 20, "log_interval": 5},
