@@ -26,9 +26,12 @@ def _atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         raise
 
 
-def write_json(path: Path, data: Any) -> None:
-    text = json.dumps(data, indent=2, sort_keys=False, allow_nan=True) + "\n"
+def write_text(path: Path, text: str) -> None:
     _atomic(path, lambda fh: fh.write(text.encode()))
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, sort_keys=False, allow_nan=True) + "\n")
 
 
 def torch_save(path: Path, obj: Any) -> None:

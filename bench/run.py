@@ -127,17 +127,20 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
     state = trainer.run(stop_at=stop_at)
     if state.step < cfg.train.max_steps and state.status == "ok":
         return {}  # interrupted on purpose; the checkpoint carries the run on
-    export_model(p.run_dir / "model.pt", cfg, trainer.model)
+    export_model(p.run_dir, cfg, trainer.model, p.corpus)
     record = build_record(cfg, p, model, init_table, state)
     write_json(p.run_dir / "record.json", record)
     return record
 
 
-def export_model(path: Path, cfg: Config, model: torch.nn.Module) -> None:
-    """Final weights for evaluation, with WeSaR gates folded in so scoring never sees them."""
+def export_model(run_dir: Path, cfg: Config, model: torch.nn.Module, corpus: Corpus) -> None:
+    """Everything evaluation needs, independent of the data cache: `model.pt` (final weights with WeSaR
+    gates folded in, so scoring never sees them, and the config) and `tokenizer.json`."""
     plain = copy.deepcopy(model).cpu()
     plain.fold_gates()
-    torch_save(path, {"config": cfg.to_dict(), "model": plain.state_dict(), "gates_folded": True})
+    corpus.vocab.save(run_dir / "tokenizer.json")
+    torch_save(run_dir / "model.pt", {"config": cfg.to_dict(), "model": plain.state_dict(),
+                                      "gates_folded": True, "tokenizer_hash": corpus.vocab.digest()})
 
 
 def _finite(x: float | None) -> float | None:

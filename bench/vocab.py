@@ -12,6 +12,8 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from bench.files import write_text
+
 EOS = "<|endoftext|>"
 UNK = "<unk>"
 
@@ -48,7 +50,7 @@ class Vocab:
         return self.tok.decode(ids)
 
     def save(self, path: Path) -> None:
-        self.tok.save(str(path))
+        write_text(path, self.tok.to_str(pretty=True))
 
     @staticmethod
     def load(path: Path) -> Vocab:

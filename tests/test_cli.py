@@ -29,7 +29,8 @@ def test_run_end_to_end_writes_the_record_contract(tmp_path, capsys):
     assert code == 0, stdout
     assert "status ok" in stdout and "record:" in stdout
     run_dir = out / "e2e"
-    assert {p.name for p in run_dir.iterdir()} >= {"record.json", "metrics.jsonl", "model.pt", "last.pt"}
+    assert {p.name for p in run_dir.iterdir()} >= {"record.json", "metrics.jsonl", "model.pt", "last.pt",
+                                                  "tokenizer.json", "init.json"}
     record = json.loads((run_dir / "record.json").read_text())
     assert CONTRACT <= record.keys() and TRAIN_KEYS <= record["train"].keys()
     assert record["status"] == "ok" and record["run_id"] == "e2e"
