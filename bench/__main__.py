@@ -25,6 +25,8 @@ RUN_FLAGS: dict[str, str] = {
     "data_seed": "data.seed", "corpus": "data.corpus", "max_steps": "train.max_steps",
     "batch_size": "train.batch_size", "lr": "optim.lr", "weight_decay": "optim.weight_decay",
     "norm_eps": "model.norm_eps", "gated_attention": "model.gated_attention", "device": "train.device",
+    "eval_tasks": "eval.tasks", "eval_limit": "eval.limit", "eval_every": "eval.every",
+    "eval": "eval.enabled",
 }
 
 
@@ -61,6 +63,13 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="any config field, e.g. model.d_model=64 or optim.no_decay_roles=['norm'] "
                         "(TOML value syntax; repeatable)")
+    g = p.add_argument_group("evaluation (lm-eval tasks in tasks/, after training)")
+    g.add_argument("--eval-tasks", type=lambda s: [t for t in s.split(",") if t], metavar="TASK,GROUP,...",
+                   help="tasks or groups to score after training (default initbench_default)")
+    g.add_argument("--eval-limit", type=int, help="documents per task (default: all)")
+    g.add_argument("--eval-every", type=int, help="also score eval.every_tasks every N steps")
+    g.add_argument("--eval", action=argparse.BooleanOptionalAction, default=None,
+                   help="score after training (default on)")
     g = p.add_argument_group("output")
     g.add_argument("--out", type=Path, default=Path("results/runs"),
                    help="runs directory (default %(default)s)")

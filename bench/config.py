@@ -114,6 +114,20 @@ class TrainConfig:
 
 
 @dataclass
+class EvalConfig:
+    """lm-eval scoring after training (tasks/ YAML tasks and groups); `every` > 0 also scores the
+    `every_tasks` subset every that many steps, with `limit` documents per task."""
+
+    enabled: bool = True
+    tasks: list[str] = field(default_factory=lambda: ["initbench_default"])
+    limit: int | None = None
+    batch_size: int = 64
+    seed: int = 1234
+    every: int = 0
+    every_tasks: list[str] = field(default_factory=lambda: ["initbench_synthetic"])
+
+
+@dataclass
 class Config:
     preset: str = "nano"
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -121,6 +135,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -168,7 +183,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
-SECTIONS = ("model", "init", "optim", "data", "train")
+SECTIONS = ("model", "init", "optim", "data", "train", "eval")
 
 
 def _type_name(tp: Any) -> str:
@@ -335,5 +350,12 @@ def validate(cfg: Config) -> None:
         raise BenchError(f"data.val_fraction must be in (0, 1), got {cfg.data.val_fraction}")
     if cfg.data.seq_len > m.max_seq_len and m.pos_encoding == "learned":
         raise BenchError(f"data.seq_len {cfg.data.seq_len} exceeds model.max_seq_len {m.max_seq_len}")
+    e = cfg.eval
+    if e.limit is not None and e.limit <= 0:
+        raise BenchError(f"eval.limit must be positive, got {e.limit}")
+    if e.batch_size <= 0 or e.every < 0:
+        raise BenchError("eval.batch_size must be positive and eval.every >= 0")
+    if e.enabled and not e.tasks:
+        raise BenchError("eval.tasks is empty: name tasks or groups, or set eval.enabled = false")
     if o.grad_clip < 0:
         raise BenchError(f"optim.grad_clip must be >= 0 (0 disables clipping), got {o.grad_clip}")

@@ -10,6 +10,7 @@ import copy
 import json
 import math
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,11 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
     if p.checkpoint is None and p.run_dir.exists():
         shutil.rmtree(p.run_dir)  # --overwrite: checked in plan()
     p.run_dir.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(cfg, model, p.corpus, p.run_dir, p.device, progress=progress)
+    on_eval = None
+    if cfg.eval.enabled and cfg.eval.every:
+        def on_eval(m: Transformer) -> dict[str, Any]:
+            return score(m, p, cfg.eval.every_tasks)["tasks"]
+    trainer = Trainer(cfg, model, p.corpus, p.run_dir, p.device, progress=progress, on_eval=on_eval)
     init_path = p.run_dir / "init.json"
     if p.checkpoint is not None:
         trainer.restore(p.checkpoint)
@@ -127,20 +132,38 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
     state = trainer.run(stop_at=stop_at)
     if state.step < cfg.train.max_steps and state.status == "ok":
         return {}  # interrupted on purpose; the checkpoint carries the run on
-    export_model(p.run_dir, cfg, trainer.model, p.corpus)
+    plain = export_model(p.run_dir, cfg, trainer.model, p.corpus)
     record = build_record(cfg, p, model, init_table, state)
+    if cfg.eval.enabled and state.status == "ok":
+        print(f"evaluating {', '.join(cfg.eval.tasks)} (limit {cfg.eval.limit or 'none'})", file=sys.stderr)
+        results = score(plain, p, cfg.eval.tasks)
+        record["eval"], record["groups"] = results["tasks"], results["groups"]
+        record["evaluation"] = {k: v for k, v in results.items() if k not in ("tasks", "groups")}
     write_json(p.run_dir / "record.json", record)
     return record
 
 
-def export_model(run_dir: Path, cfg: Config, model: torch.nn.Module, corpus: Corpus) -> None:
+def score(model: Transformer, p: RunPlan, tasks: list[str]) -> dict[str, Any]:
+    """lm-eval scores of `model` on `tasks` (the evaluate stage; imported here so that training alone
+    never pays for importing lm-eval)."""
+    from bench.evaluate import BenchLM, run_suite
+
+    e = p.cfg.eval
+    lm = BenchLM.from_model(model, p.corpus.vocab, device=str(p.device), batch_size=e.batch_size,
+                            max_length=p.corpus.seq_len)
+    return run_suite(lm, tasks, limit=e.limit, seed=e.seed)
+
+
+def export_model(run_dir: Path, cfg: Config, model: Transformer, corpus: Corpus) -> Transformer:
     """Everything evaluation needs, independent of the data cache: `model.pt` (final weights with WeSaR
-    gates folded in, so scoring never sees them, and the config) and `tokenizer.json`."""
+    gates folded in, so scoring never sees them, and the config) and `tokenizer.json`. Returns the
+    exported (gate-free) model."""
     plain = copy.deepcopy(model).cpu()
     plain.fold_gates()
     corpus.vocab.save(run_dir / "tokenizer.json")
     torch_save(run_dir / "model.pt", {"config": cfg.to_dict(), "model": plain.state_dict(),
                                       "gates_folded": True, "tokenizer_hash": corpus.vocab.digest()})
+    return plain
 
 
 def _finite(x: float | None) -> float | None:
@@ -171,6 +194,7 @@ def build_record(cfg: Config, p: RunPlan, model: torch.nn.Module, init_table: li
             "best_val_loss": _finite(state.best_val_loss),
             "val_loss_by_source": state.val_loss_by_source,
             "val_curve": state.val_curve,
+            "eval_curve": state.eval_curve,
             "wall_s": state.wall_s,
             "tokens_per_s": tokens_per_s,
             "mfu": mfu(flops, tokens_per_s, peak),

@@ -12,6 +12,7 @@ import json
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ class TrainState:
     best_val_loss: float = math.inf
     val_loss_by_source: dict[str, float] = field(default_factory=dict)
     val_curve: list[dict[str, Any]] = field(default_factory=list)
+    eval_curve: list[dict[str, Any]] = field(default_factory=list)
     recent_losses: list[float] = field(default_factory=list)
     spikes: list[int] = field(default_factory=list)
     final_loss: float | None = None
@@ -109,12 +111,14 @@ class Trainer:
     `run` needs; `step` alone does not)."""
 
     def __init__(self, cfg: Config, model: Transformer, corpus: Corpus, run_dir: Path | None,
-                 device: torch.device, progress: bool = True):
+                 device: torch.device, progress: bool = True,
+                 on_eval: Callable[[Transformer], dict[str, Any]] | None = None):
         self.cfg, self.corpus, self.run_dir, self.device = cfg, corpus, run_dir, device
         self.model = model.to(device)
         self.opt = make_optimizer(self.model, cfg.optim)
         self.state = TrainState()
         self.progress = progress
+        self.on_eval = on_eval  # periodic downstream scoring, injected so train never imports evaluate
         compile_on = cfg.train.compile == "on" or (cfg.train.compile == "auto" and device.type == "cuda")
         self.forward = torch.compile(self.model) if compile_on else self.model
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
@@ -226,6 +230,10 @@ class Trainer:
                 bar.update(1)
                 if s.step % cfg.train.eval_interval == 0 or s.step == cfg.train.max_steps:
                     self._record_val()
+                if self.on_eval and cfg.eval.every and s.step % cfg.eval.every == 0:
+                    self.model.eval()
+                    s.eval_curve.append({"step": s.step, **self.on_eval(self.model)})
+                    self.model.train()
                 if s.step % cfg.train.checkpoint_interval == 0 or s.step == cfg.train.max_steps:
                     save_checkpoint(self.checkpoint_path, cfg, self.model, self.opt, s)
         finally:

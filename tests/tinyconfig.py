@@ -10,11 +10,12 @@ TINY: dict[str, dict[str, Any]] = {
     "optim": {"lr": 1e-2, "warmup_steps": 5},
     "train": {"max_steps": 60, "batch_size": 32, "eval_interval": 20, "eval_batches": 2,
               "checkpoint_interval": 20, "log_interval": 5},
+    "eval": {"enabled": False},
 }
 
 # The same settings as CLI flags, for end-to-end tests.
-TINY_FLAGS = [f"--set={section}.{key}={value}" for section, values in TINY.items()
-              for key, value in values.items() if key != "max_steps"]
+TINY_FLAGS = [f"--set={section}.{key}={str(value).lower() if isinstance(value, bool) else value}"
+              for section, values in TINY.items() for key, value in values.items() if key != "max_steps"]
 
 
 def tiny_config(**sections: dict[str, Any]) -> Config:
