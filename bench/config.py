@@ -120,7 +120,7 @@ class EvalConfig:
 
     enabled: bool = True
     tasks: list[str] = field(default_factory=lambda: ["initbench_default"])
-    limit: int | None = None
+    limit: int | None = 200
     batch_size: int = 64
     seed: int = 1234
     every: int = 0
