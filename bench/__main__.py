@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -270,16 +271,104 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="score finished runs with lm-eval tasks, or benchmark the adapter",
+                       description="Score the final model of each run directory on lm-eval tasks or groups "
+                       "(tasks/: initbench_default, initbench_synthetic, initbench_reasoning, "
+                       "initbench_knowledge, initbench_ppl, or single tasks). With --benchmark: measure the "
+                       "adapter's requests/s per preset and the share of time outside the model forward.")
+    p.add_argument("runs", nargs="*", type=Path, metavar="RUN_DIR", help="run directories (with model.pt)")
+    p.add_argument("--tasks", default="initbench_default",
+                   help="comma-separated tasks/groups (default %(default)s)")
+    p.add_argument("--limit", type=int, default=200, help="documents per task (default %(default)s; 0 = all)")
+    p.add_argument("--batch-size", type=int, default=64, help="rows per forward pass (default %(default)s)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--seed", type=int, default=1234, help="lm-eval seeds (default %(default)s)")
+    p.add_argument("--update-record", action="store_true",
+                   help="write the scores into each run's record.json (eval, groups), atomically")
+    p.add_argument("--benchmark", action="store_true", help="time the adapter instead of scoring runs")
+    p.add_argument("--presets", default="nano,small",
+                   help="--benchmark: presets to time (default %(default)s)")
+    p.set_defaults(func=cmd_eval)
+
+
+def eval_rows(results: dict[str, Any]) -> list[list[Any]]:
+    rows = []
+    for name, metrics in {**results["tasks"], **results["groups"]}.items():
+        for metric, value in metrics.items():
+            if metric in ("n", "chance", "normalized", "normalized_by_metric", "subtasks", "alias") or \
+                    metric.endswith("_stderr") or not isinstance(value, (int, float)):
+                continue
+            norm = (metrics.get("normalized_by_metric") or {}).get(metric)
+            rows.append([name, metric, value, metrics.get(f"{metric}_stderr"), metrics.get("chance"), norm,
+                         metrics.get("n")])
+    return rows
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    tasks = [t for t in args.tasks.split(",") if t]
+    limit = args.limit or None
+    if args.limit < 0:
+        raise BenchError("--limit must be >= 0 (0 = all documents)")
+    if args.benchmark:
+        from bench.eval_bench import benchmark
+
+        presets = [p for p in args.presets.split(",") if p]
+        results = benchmark(presets, tasks, limit or 200, device=args.device, batch_size=args.batch_size)
+        print(tabulate([r.row() for r in results], headers="keys", tablefmt="github"))
+        return 0
+    if not args.runs:
+        raise BenchError("name at least one run directory (or use --benchmark)")
+    from bench.evaluate import BenchLM, load_run, run_suite
+    from bench.files import write_json
+
+    for run_dir in args.runs:
+        load_run(run_dir)  # every run is checked before any is scored
+    for run_dir in args.runs:
+        lm = BenchLM(run=run_dir, device=args.device, batch_size=args.batch_size)
+        results = run_suite(lm, tasks, limit=limit, seed=args.seed)
+        print(f"\n## {run_dir} ({', '.join(tasks)}, limit {limit or 'all'}, {results['wall_s']:.1f}s)")
+        print(tabulate(eval_rows(results), headers=["task", "metric", "value", "stderr", "chance",
+                                                    "normalized", "n"], tablefmt="github", floatfmt=".4f"))
+        record_path = run_dir / "record.json"
+        if args.update_record and record_path.exists():
+            record = json.loads(record_path.read_text())
+            record["eval"], record["groups"] = results["tasks"], results["groups"]
+            record["evaluation"] = {k: v for k, v in results.items() if k not in ("tasks", "groups")}
+            write_json(record_path, record)
+    return 0
+
+
+def add_lm_eval_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lm-eval", help="lm-eval's own CLI with the `bench` model registered", add_help=False,
+                       description="Everything after `lm-eval` goes to lm-eval's CLI, e.g. "
+                       "`python -m bench lm-eval --model bench --model_args run=DIR --tasks anchor_seen`.")
+    p.set_defaults(func=lambda _args: cmd_lm_eval([]))
+
+
+def cmd_lm_eval(argv: list[str]) -> int:
+    from bench.evaluate import lm_eval_cli
+
+    return lm_eval_cli(argv)
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="python -m bench", description="initbench: benchmark LM initialization schemes.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_run_parser(sub)
     add_inits_parser(sub)
+    add_eval_parser(sub)
+    add_lm_eval_parser(sub)
     add_data_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["lm-eval"]:  # lm-eval parses its own options; argparse would claim them first
+        return cmd_lm_eval(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

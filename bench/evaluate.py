@@ -512,12 +512,20 @@ def eval_environment() -> Iterator[None]:
     pool of cpu_count workers per bootstrapped metric otherwise) while lm-eval runs; restored after."""
     had = os.environ.get("DISABLE_MULTIPROC")
     os.environ.setdefault("DISABLE_MULTIPROC", "1")
+    # lm-eval warns about our custom datasets and per-hop metric counts on every task build: known,
+    # documented in tasks/README.md, and noise in a run's output.
+    quiet = [logging.getLogger(name) for name in ("lm_eval", "lm-eval")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.ERROR)
     try:
         with hub_offline():
             yield
     finally:
         if had is None:
             os.environ.pop("DISABLE_MULTIPROC", None)
+        for lg, level in zip(quiet, levels, strict=True):
+            lg.setLevel(level)
 
 
 def run_suite(lm: TemplateLM, tasks: list[str], limit: int | None = None, tasks_dir: Path | None = None,
