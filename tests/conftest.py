@@ -3,6 +3,7 @@
 import pytest
 
 from bench import cache
+from bench.__main__ import main
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +13,16 @@ def private_cache(tmp_path_factory, monkeypatch):
     cache.set_cache_dir(None)
     yield root
     cache.set_cache_dir(None)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `python -m bench ARGV...` in-process: (exit code, stdout, stderr)."""
+    def call(*argv):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse's own errors
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    return call

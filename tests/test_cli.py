@@ -5,7 +5,6 @@ import sys
 import pytest
 from tinyconfig import TINY_FLAGS
 
-from bench.__main__ import main
 from bench.inits import SCHEMES
 
 CONTRACT = {"status", "run_id", "config", "env", "init", "train", "eval", "groups", "probes"}
@@ -13,18 +12,9 @@ TRAIN_KEYS = {"steps", "tokens", "final_loss", "best_val_loss", "val_loss_by_sou
               "tokens_per_s", "mfu", "spikes"}
 
 
-def cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_run_end_to_end_writes_the_record_contract(tmp_path, capsys):
+def test_run_end_to_end_writes_the_record_contract(tmp_path, cli):
     out = tmp_path / "runs"
-    code, stdout, _ = cli(capsys, "run", "--method", "gamma", "--gamma", "0.75", "--max-steps", "12",
+    code, stdout, _ = cli("run", "--method", "gamma", "--gamma", "0.75", "--max-steps", "12",
                           "--out", out, "--run-id", "e2e", "--no-progress", *TINY_FLAGS)
     assert code == 0, stdout
     assert "status ok" in stdout and "record:" in stdout
@@ -42,15 +32,15 @@ def test_run_end_to_end_writes_the_record_contract(tmp_path, capsys):
     for p in record["init"]["params"]:
         assert {"name", "role", "shape", "std_expected", "std_measured"} <= p.keys()
     # Rerunning the same command refuses to clobber the finished run.
-    code, _, err = cli(capsys, "run", "--method", "gamma", "--gamma", "0.75", "--max-steps", "12",
+    code, _, err = cli("run", "--method", "gamma", "--gamma", "0.75", "--max-steps", "12",
                        "--out", out, "--run-id", "e2e", "--no-progress", *TINY_FLAGS)
     assert code == 2 and "--overwrite" in err
 
 
-def test_config_file_and_default_run_id(tmp_path, capsys):
+def test_config_file_and_default_run_id(tmp_path, cli):
     toml = tmp_path / "x.toml"
     toml.write_text('[init]\nmethod = "megatron"\n[train]\nmax_steps = 5\n')
-    code, _, _ = cli(capsys, "run", "--config", toml, "--out", tmp_path / "runs", "--no-progress",
+    code, _, _ = cli("run", "--config", toml, "--out", tmp_path / "runs", "--no-progress",
                      *TINY_FLAGS)
     assert code == 0
     (run_dir,) = (tmp_path / "runs").iterdir()
@@ -58,8 +48,8 @@ def test_config_file_and_default_run_id(tmp_path, capsys):
     assert json.loads((run_dir / "record.json").read_text())["config"]["init"]["method"] == "megatron"
 
 
-def test_inits_lists_every_scheme(capsys):
-    code, out, _ = cli(capsys, "inits")
+def test_inits_lists_every_scheme(cli):
+    code, out, _ = cli("inits")
     assert code == 0
     for name, scheme in SCHEMES.items():
         assert f"| {name} " in out and scheme.formula in out
@@ -96,44 +86,44 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))
-def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, capsys, case):
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, cli, case):
     argv, message = BAD[case]
     out = tmp_path / "runs"
-    code, _, err = cli(capsys, "run", "--out", out, "--no-progress", *argv)
+    code, _, err = cli("run", "--out", out, "--no-progress", *argv)
     assert code == 2
     assert message in err and err.count("\n") == 1, err
     assert not out.exists()
 
 
-def test_bad_toml_files(tmp_path, capsys):
+def test_bad_toml_files(tmp_path, cli):
     for text, message in [("[model]\nwidth = 1\n", "unknown key"), ("[model]\nd_model = 'x'\n", "integer")]:
         toml = tmp_path / "bad.toml"
         toml.write_text(text)
-        code, _, err = cli(capsys, "run", "--config", toml, "--out", tmp_path / "runs")
+        code, _, err = cli("run", "--config", toml, "--out", tmp_path / "runs")
         assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "runs").exists()
 
 
-def test_output_directory_that_is_a_file(tmp_path, capsys):
+def test_output_directory_that_is_a_file(tmp_path, cli):
     (tmp_path / "file").write_text("x")
-    code, _, err = cli(capsys, "run", "--out", tmp_path / "file")
+    code, _, err = cli("run", "--out", tmp_path / "file")
     assert code == 2 and "not a directory" in err
 
 
-def test_resume_from_missing_or_corrupt_checkpoint(tmp_path, capsys):
+def test_resume_from_missing_or_corrupt_checkpoint(tmp_path, cli):
     out = tmp_path / "runs"
-    code, _, err = cli(capsys, "run", "--out", out, "--run-id", "x", "--resume")
+    code, _, err = cli("run", "--out", out, "--run-id", "x", "--resume")
     assert code == 2 and "does not exist" in err and not out.exists()
     bad = corrupt(tmp_path / "elsewhere" / "last.pt")
-    code, _, err = cli(capsys, "run", "--out", out, "--resume", bad)
+    code, _, err = cli("run", "--out", out, "--resume", bad)
     assert code == 2 and "corrupt" in err and err.count("\n") == 1
 
 
-def test_resume_with_a_changed_config_is_refused(tmp_path, capsys):
+def test_resume_with_a_changed_config_is_refused(tmp_path, cli):
     out = tmp_path / "runs"
     base = ["run", "--out", out, "--run-id", "r", "--no-progress", "--max-steps", "4", *TINY_FLAGS]
-    assert cli(capsys, *base)[0] == 0
-    code, _, err = cli(capsys, *base, "--lr", "0.5", "--resume")
+    assert cli(*base)[0] == 0
+    code, _, err = cli(*base, "--lr", "0.5", "--resume")
     assert code == 2 and "optim.lr" in err
-    code, stdout, _ = cli(capsys, *base, "--resume")
+    code, stdout, _ = cli(*base, "--resume")
     assert code == 0 and "steps 4" in stdout

