@@ -137,6 +137,18 @@ class Generator:
                 if f.name not in base}
 
 
+def _plant(seq: Any, rows: Any, keys: Any, pairs: Any, span: int, r: Any) -> Any:
+    """Write key, a1, a2 at positions p, p+1, p+2 of every row (numpy or torch arrays) and return p.
+
+    The position split of arXiv 2405.05409: with `r` (uniform draws in [0, span−1)) the key sits at any
+    position but `key mod span` (training); without, exactly at `key mod span` (test)."""
+    pos = keys % span if r is None else r + (r >= keys % span) * 1
+    seq[rows, pos] = keys
+    seq[rows, pos + 1] = pairs[:, 0]
+    seq[rows, pos + 2] = pairs[:, 1]
+    return pos
+
+
 def _num_words(values) -> list[str]:
     return [str(v) for v in sorted(set(values))]
 
@@ -191,15 +203,8 @@ class AnchorGenerator(Generator):
         pair_idx = torch.randint(len(pairs), (n,), generator=gen)
         pair_t = torch.tensor(pairs, dtype=torch.long).reshape(-1, 2)[pair_idx]
         keys = seq[:, 0].clone()
-        if split == "train":
-            r = torch.randint(span - 1, (n,), generator=gen)  # uniform over the positions ≠ key mod span
-            pos = r + (r >= keys % span).long()
-        else:
-            pos = keys % span
-        rows = torch.arange(n)
-        seq[rows, pos] = keys
-        seq[rows, pos + 1] = pair_t[:, 0]
-        seq[rows, pos + 2] = pair_t[:, 1]
+        r = torch.randint(span - 1, (n,), generator=gen) if split == "train" else None
+        pos = _plant(seq, torch.arange(n), keys, pair_t, span, r)
         if not self.key_also_first:  # drawn last, so every earlier draw is unchanged
             fresh = torch.randint(self.item_lo, self.item_hi + 1, (n,), generator=gen)
             seq[:, 0] = torch.where(pos == 0, seq[:, 0], fresh)
@@ -352,16 +357,8 @@ class RsnMemGenerator(Generator):
         if pairs_second is not None:
             second = pairs_second[rng.integers(len(pairs_second), size=m)]
             pr = np.where((rng.random(m) < p_first)[:, None], pr, second)
-        if train_positions:
-            r = rng.integers(span - 1, size=m)
-            pos = r + (r >= keys % span)
-        else:
-            pos = keys % span
-        rows = np.arange(m)
-        seq[rows, pos] = keys
-        seq[rows, pos + 1] = pr[:, 0]
-        seq[rows, pos + 2] = pr[:, 1]
-        return seq, pos
+        r = rng.integers(span - 1, size=m) if train_positions else None
+        return seq, _plant(seq, np.arange(m), keys, pr, span, r)
 
     def _generate(self, split: str, n: int, seed: int) -> list[Example]:
         rng = np.random.default_rng(seed)
