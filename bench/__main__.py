@@ -323,6 +323,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise BenchError("name at least one run directory (or use --benchmark)")
     from bench.evaluate import BenchLM, load_run, run_suite
     from bench.files import write_json
+    from bench.record import attach_scores
 
     for run_dir in args.runs:
         load_run(run_dir)  # every run is checked before any is scored
@@ -335,8 +336,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         record_path = run_dir / "record.json"
         if args.update_record and record_path.exists():
             record = json.loads(record_path.read_text())
-            record["eval"], record["groups"] = results["tasks"], results["groups"]
-            record["evaluation"] = {k: v for k, v in results.items() if k not in ("tasks", "groups")}
+            attach_scores(record, results)
             write_json(record_path, record)
     return 0
 

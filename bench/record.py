@@ -18,6 +18,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RECORD_VERSION = 1
 
 
+def attach_scores(record: dict[str, Any], results: dict[str, Any]) -> None:
+    """Put `run_suite` results into a record: `eval` (per task), `groups`, and `evaluation` (the rest:
+    wall time, task versions)."""
+    record["eval"], record["groups"] = results["tasks"], results["groups"]
+    record["evaluation"] = {k: v for k, v in results.items() if k not in ("tasks", "groups")}
+
+
 def _version(dist: str) -> str | None:
     try:
         return importlib.metadata.version(dist)

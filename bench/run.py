@@ -23,7 +23,7 @@ from bench.data import Corpus, load_corpus
 from bench.errors import BenchError
 from bench.files import torch_save, write_json
 from bench.model import Transformer
-from bench.record import RECORD_VERSION, env_info
+from bench.record import RECORD_VERSION, attach_scores, env_info
 from bench.speed import device_peak, mfu
 from bench.train import Trainer, TrainState, load_checkpoint, resolve_device
 
@@ -141,8 +141,7 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
     if cfg.eval.enabled and state.status == "ok":
         print(f"evaluating {', '.join(cfg.eval.tasks)} (limit {cfg.eval.limit or 'none'})", file=sys.stderr)
         results = score(plain, p, cfg.eval.tasks)
-        record["eval"], record["groups"] = results["tasks"], results["groups"]
-        record["evaluation"] = {k: v for k, v in results.items() if k not in ("tasks", "groups")}
+        attach_scores(record, results)
     write_json(p.run_dir / "record.json", record)
     return record
 
