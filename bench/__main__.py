@@ -18,6 +18,11 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def names(text: str) -> list[str]:
+    """A comma-separated option value as a list, empty items dropped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 # flag -> config key; each flag is None unless the user gave it, so only given flags override.
 RUN_FLAGS: dict[str, str] = {
     "method": "init.method", "gamma": "init.gamma", "sigma": "init.sigma", "sigma2": "init.sigma2",
@@ -65,7 +70,7 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
                    help="any config field, e.g. model.d_model=64 or optim.no_decay_roles=['norm'] "
                         "(TOML value syntax; repeatable)")
     g = p.add_argument_group("evaluation (lm-eval tasks in tasks/, after training)")
-    g.add_argument("--eval-tasks", type=lambda s: [t for t in s.split(",") if t], metavar="TASK,GROUP,...",
+    g.add_argument("--eval-tasks", type=names, metavar="TASK,GROUP,...",
                    help="tasks or groups to score after training (default initbench_default)")
     g.add_argument("--eval-limit", type=int, help="documents per task (default: all)")
     g.add_argument("--eval-every", type=int, help="also score eval.every_tasks every N steps")
@@ -140,7 +145,7 @@ def add_inits_parser(sub: argparse._SubParsersAction) -> None:
 
 def int_list(text: str, what: str) -> list[int]:
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in names(text)]
     except ValueError:
         raise BenchError(f"{what}: expected comma-separated integers, got {text!r}") from None
     if not values or min(values) <= 0:
@@ -172,12 +177,12 @@ def run_scale_check(args: argparse.Namespace) -> int:
     widths = int_list(args.widths, "--widths")
     if args.steps < 0:
         raise BenchError("--steps must be >= 0")
-    methods = args.methods.split(",") if args.methods else list(SCHEMES)
+    methods = names(args.methods) if args.methods else list(SCHEMES)
     variants: list[dict[str, Any]] = []
     for m in methods:
         if m == "gamma":
             try:
-                variants += [{"method": "gamma", "gamma": float(g)} for g in args.gammas.split(",")]
+                variants += [{"method": "gamma", "gamma": float(g)} for g in names(args.gammas)]
             except ValueError:
                 raise BenchError(f"--gammas: expected comma-separated numbers, got {args.gammas!r}") from None
         else:
@@ -308,14 +313,14 @@ def eval_rows(results: dict[str, Any]) -> list[list[Any]]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    tasks = [t for t in args.tasks.split(",") if t]
+    tasks = names(args.tasks)
     limit = args.limit or None
     if args.limit < 0:
         raise BenchError("--limit must be >= 0 (0 = all documents)")
     if args.benchmark:
         from bench.eval_bench import benchmark
 
-        presets = [p for p in args.presets.split(",") if p]
+        presets = names(args.presets)
         results = benchmark(presets, tasks, limit or 200, device=args.device, batch_size=args.batch_size)
         print(tabulate([r.row() for r in results], headers="keys", tablefmt="github"))
         return 0
