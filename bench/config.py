@@ -128,6 +128,22 @@ class EvalConfig:
 
 
 @dataclass
+class ProbeConfig:
+    """Probes (DESIGN §7): structural snapshots every `every` steps (0 = off) and at the end, on a fixed
+    batch of `batch_size` validation sequences; after training, the token-level probe on up to
+    `max_tokens` validation tokens per source, bucketed by `ngram_max`-gram statistics of the training
+    tokens; `plots` writes PNG and SVG figures into the run directory."""
+
+    every: int = 50
+    batch_size: int = 8
+    condensation_threshold: float = 0.7
+    tokens: bool = True
+    max_tokens: int = 65536
+    ngram_max: int = 4
+    plots: bool = True
+
+
+@dataclass
 class Config:
     preset: str = "nano"
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -136,6 +152,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -183,7 +200,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
-SECTIONS = ("model", "init", "optim", "data", "train", "eval")
+SECTIONS = ("model", "init", "optim", "data", "train", "eval", "probe")
 
 
 def _type_name(tp: Any) -> str:
@@ -357,5 +374,10 @@ def validate(cfg: Config) -> None:
         raise BenchError("eval.batch_size must be positive and eval.every >= 0")
     if e.enabled and not e.tasks:
         raise BenchError("eval.tasks is empty: name tasks or groups, or set eval.enabled = false")
+    pr = cfg.probe
+    if pr.every < 0 or pr.batch_size <= 0 or pr.max_tokens <= 0:
+        raise BenchError("probe.every must be >= 0, probe.batch_size and probe.max_tokens positive")
+    if pr.ngram_max < 2 or not 0 < pr.condensation_threshold < 1:
+        raise BenchError("probe.ngram_max must be >= 2 and probe.condensation_threshold in (0, 1)")
     if o.grad_clip < 0:
         raise BenchError(f"optim.grad_clip must be >= 0 (0 disables clipping), got {o.grad_clip}")
