@@ -26,8 +26,12 @@ def _atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         raise
 
 
+def write_bytes(path: Path, data: bytes) -> None:
+    _atomic(path, lambda fh: fh.write(data))
+
+
 def write_text(path: Path, text: str) -> None:
-    _atomic(path, lambda fh: fh.write(text.encode()))
+    write_bytes(path, text.encode())
 
 
 def write_json(path: Path, data: Any) -> None:
