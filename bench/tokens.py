@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,9 +104,15 @@ def build_or_load(key_parts: dict[str, Any], vocab: Vocab,
             f"({total_tokens / max(elapsed, 1e-9):,.0f} tokens/s) -> {path}")
     manifest = read_manifest(path)
     stats = json.loads((path / "stats.json").read_text())
+    return open_streams(path), {"key": manifest["key"], "path": str(path), **stats}
+
+
+def open_streams(path: Path) -> dict[str, dict[str, Stream]]:
+    """The memory-mapped streams of a complete token cache entry, per source and split."""
+    stats = json.loads((path / "stats.json").read_text())
     streams: dict[str, dict[str, Stream]] = {}
     for stem in stats["splits"]:
         source, split = stem.rsplit(".", 1)
         streams.setdefault(source, {})[split] = Stream(
             *(np.load(path / f"{stem}.{part}.npy", mmap_mode="r") for part in ("tokens", "cc", "starts")))
-    return streams, {"key": manifest["key"], "path": str(path), **stats}
+    return streams
