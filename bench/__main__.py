@@ -359,6 +359,121 @@ def cmd_lm_eval(argv: list[str]) -> int:
     return lm_eval_cli(argv)
 
 
+def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="run a grid of schemes × γ × config axes × seeds (resumable)",
+                       description="Run every (scheme label, --grid point, init seed) as a child "
+                       "`python -m bench run` into <out>/<run-id>/ with its log in <out>/<run-id>.log. "
+                       "Re-running the same command resumes: finished runs (record.json) are skipped, "
+                       "interrupted ones continue from their checkpoint. A failing run never stops the "
+                       "others; the exit code is 1 if any failed. <out>/sweep.json describes the grid, "
+                       "the chosen LRs and every run's status.")
+    g = p.add_argument_group("grid")
+    g.add_argument("--methods", metavar="M,M,...",
+                   help="init schemes; label = the method (gamma-<γ> for gamma, one per --gamma value)")
+    g.add_argument("--baselines", metavar="FILE_OR_GLOB,...",
+                   help="TOML configs, label = file stem; `all` = the top-level baselines/*.toml")
+    g.add_argument("--gamma", metavar="START:STOP:STEP|G,G,...",
+                   help="γ values for --methods gamma, e.g. 0.3:1.2:0.1 (inclusive) or 0.5,1.0")
+    g.add_argument("--grid", action="append", default=[], metavar="SECTION.KEY=V,V,...",
+                   help="extra axis over a config field (TOML values or START:STOP:STEP), e.g. "
+                        "model.n_layers=2,3,4; in run ids, not in labels (repeatable)")
+    seeds = g.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=int, default=1,
+                       help="init seeds 0..N-1 (default %(default)s); the data seed stays fixed, so every "
+                            "scheme and seed sees the same data order")
+    seeds.add_argument("--seed-list", metavar="S,S,...", help="explicit init seeds instead of --seeds")
+    g.add_argument("--lrs", metavar="LR,LR,...|START:STOP:STEP",
+                   help="LR search per cell (label × grid point): the first seed runs at every LR, the "
+                        "other seeds at the LR with the lowest best validation loss (diverged runs excluded)")
+    g = p.add_argument_group("every run (as for `run`)")
+    g.add_argument("--preset", help="anchor, nano (default), micro, small, base")
+    g.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="any config field, as for `run` (repeatable)")
+    g.add_argument("--max-steps", type=int, help="training steps")
+    g.add_argument("--eval-tasks", metavar="TASK,GROUP,...", help="tasks or groups scored after training")
+    g.add_argument("--eval-limit", type=int, help="documents per task")
+    g.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    g = p.add_argument_group("execution")
+    g.add_argument("--out", type=Path, default=Path("results/runs"),
+                   help="runs directory (default %(default)s)")
+    g.add_argument("--name", help="sweep name recorded in sweep.json and each record (default: --out's name)")
+    g.add_argument("--jobs", type=int, default=1,
+                   help="runs at once, as local processes; each gets OMP_NUM_THREADS = max(1, CPUs // jobs) "
+                        "(default %(default)s)")
+    g.add_argument("--dry-run", action="store_true", help="validate and print the planned runs; run nothing")
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from bench.sweep import run_sweep
+
+    return run_sweep(args)
+
+
+def add_leaderboard_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("leaderboard", help="tables (and γ-sweep / phase-diagram figures) from run records",
+                       description="Aggregate every record.json under --runs per suite and scheme over init "
+                       "seeds: mean ± std, 95% CI, paired t-test against a reference scheme, ranks "
+                       "(rules: bench/leaderboard.py). Without options: regenerate every table listed in "
+                       "results/leaderboards.toml in place.")
+    p.add_argument("--runs", type=Path, help="runs directory, searched recursively (default results/runs)")
+    p.add_argument("--suite", help="only this suite (e.g. nano/mixture/1.6M-tok; default: every suite)")
+    p.add_argument("--reference", metavar="SCHEME", help="reference scheme of the paired test "
+                   "(default: gamma-0.5, else normal, else the first scheme)")
+    p.add_argument("--headline", help="metric that ranks the schemes, e.g. bpb, val_loss, reasoning, "
+                   "anchor_inferential (default: anchor_inferential on the anchor corpus, else bpb, "
+                   "else val_loss)")
+    p.add_argument("--format", choices=["github", "latex", "csv", "html"],
+                   help="output format (default: from --out's suffix, else github)")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write here (atomically) instead of stdout")
+    p.add_argument("--figure", type=Path, metavar="STEM",
+                   help="also write STEM-gamma and STEM-phase .png/.svg where the suite has them")
+    p.add_argument("--manifest", type=Path, metavar="FILE",
+                   help="regenerate the tables this manifest lists (default results/leaderboards.toml)")
+    p.add_argument("--check", action="store_true",
+                   help="with the manifest: write nothing, exit 1 listing files that differ")
+    p.set_defaults(func=cmd_leaderboard)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from bench import leaderboard as lb
+
+    options = {"runs": args.runs, "suite": args.suite, "reference": args.reference, "headline": args.headline,
+               "format": args.format, "out": args.out, "figure": args.figure}
+    given = [f"--{k}" for k, v in options.items() if v is not None]
+    if args.check or args.manifest is not None or not given:
+        if given:
+            raise BenchError(f"{', '.join(given)} cannot be combined with the manifest (--check/--manifest)")
+        return lb.regenerate(args.manifest or lb.DEFAULT_MANIFEST, check=args.check)
+    return lb.leaderboard(lb.TableSpec(**{**options, "runs": args.runs or lb.DEFAULT_RUNS}))
+
+
+def add_probe_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("probe", help="token-level probe of a finished run; updates its record and figures",
+                       description="Score a finished run's final model on the validation tokens of its "
+                       "corpus, bucketed trivial / local / context-constrained / open by n-gram statistics "
+                       "of the training tokens (DESIGN §7), store the buckets in record.json and redraw "
+                       "the run's figures (figures/*.png, *.svg). Structural probes are recorded during "
+                       "training (probe.every).")
+    p.add_argument("run_dir", type=Path, help="run directory (holds record.json, model.pt)")
+    p.add_argument("--max-tokens", type=int, help="validation tokens scored per source (default: the run's)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--no-plots", action="store_true", help="do not redraw the figures")
+    p.set_defaults(func=cmd_probe)
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from bench.run import reprobe
+
+    if args.max_tokens is not None and args.max_tokens <= 0:
+        raise BenchError(f"--max-tokens must be positive, got {args.max_tokens}")
+    record = reprobe(args.run_dir, args.device, args.max_tokens, plots=not args.no_plots)
+    for name, bucket in record["probes"]["tokens"]["buckets"].items():
+        loss = "n/a" if bucket["mean_loss"] is None else f"{bucket['mean_loss']:.4f}"
+        print(f"{name:20s} {bucket['tokens']:>9,} tokens  mean loss {loss}")
+    return 0
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="python -m bench", description="initbench: benchmark LM initialization schemes.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -367,6 +482,9 @@ def build_parser() -> Parser:
     add_eval_parser(sub)
     add_lm_eval_parser(sub)
     add_data_parser(sub)
+    add_probe_parser(sub)
+    add_sweep_parser(sub)
+    add_leaderboard_parser(sub)
     return parser
 
 

@@ -8,7 +8,9 @@ Roles are the vocabulary that init schemes, run records and probes share: `embed
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -64,6 +66,9 @@ class Embedding(nn.Module):
         super().__init__()
         self.role, self.layer = role, None
         self.weight = nn.Parameter(torch.empty(n, d))
+
+    def effective_weight(self) -> torch.Tensor:
+        return self.weight  # never gated: WeSaR leaves the embedding alone
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         return F.embedding(idx, self.weight)
@@ -128,8 +133,10 @@ class Attention(nn.Module):
         # nothing instead of dumping attention on a sink token.
         self.gate = Linear(d, d, "attn_gate", layer, b, gated) if cfg.gated_attention else None
 
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
-        bsz, t, d = x.shape
+    def qkv(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys (RoPE applied) and values, each (B, H, T, hd): what the attention mixes."""
+        bsz, t, _ = x.shape
 
         def heads(y: torch.Tensor) -> torch.Tensor:
             return y.view(bsz, t, self.n_heads, self.head_dim).transpose(1, 2)
@@ -138,6 +145,20 @@ class Attention(nn.Module):
         if rope is not None:
             cos, sin = rope[0][:t], rope[1][:t]
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        return q, k, v
+
+    def probs(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        """The causal softmax(q·kᵀ/√hd) that the forward's fused attention applies, (B, H, T, T), float32.
+        The forward never materializes it; probes do."""
+        q, k, _ = self.qkv(x, rope)
+        scores = (q.float() @ k.float().transpose(-2, -1)) / math.sqrt(self.head_dim)
+        t = scores.shape[-1]
+        future = torch.ones(t, t, dtype=torch.bool, device=scores.device).triu(1)
+        return scores.masked_fill(future, -math.inf).softmax(-1)
+
+    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        bsz, t, d = x.shape
+        q, k, v = self.qkv(x, rope)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         y = y.transpose(1, 2).reshape(bsz, t, d)
         if self.gate is not None:
@@ -250,6 +271,31 @@ class Transformer(nn.Module):
         missing = [n for n, p in self.named_parameters() if id(p) not in claimed]
         if missing:
             raise RuntimeError(f"parameters without a role: {', '.join(missing)}")
+        return out
+
+    def matrices(self) -> list[tuple[ParamSpec, torch.Tensor]]:
+        """Every weight matrix with its spec, as the forward uses it (α·W under WeSaR gates)."""
+        owners = {id(m.weight): m for m in self.modules() if isinstance(m, (Linear, Embedding))}
+        return [(spec, owners[id(p)].effective_weight()) for spec, p in self.param_specs() if id(p) in owners]
+
+    @torch.no_grad()
+    def attention_probs(self, idx: torch.Tensor,
+                        reduce: Callable[[torch.Tensor], Any] | None = None) -> list[Any]:
+        """Per layer, the attention probabilities (B, H, T, T) of a forward pass on idx (B, T), or
+        `reduce` of them (keeps one layer's T×T maps in memory at a time). Hooks capture each
+        attention's input, so the blocks' own code path decides what the attention sees."""
+        out: list[Any] = []
+
+        def capture(attn: Attention, args: tuple[Any, ...]) -> None:
+            probs = attn.probs(*args)
+            out.append(probs if reduce is None else reduce(probs))
+
+        hooks = [block.attn.register_forward_pre_hook(capture) for block in self.blocks]
+        try:
+            self(idx)
+        finally:
+            for hook in hooks:
+                hook.remove()
         return out
 
     def linears(self) -> list[Linear]:

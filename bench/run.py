@@ -23,6 +23,8 @@ from bench.data import Corpus, load_corpus
 from bench.errors import BenchError
 from bench.files import torch_save, write_json
 from bench.model import Transformer
+from bench.plots import run_figures
+from bench.probes.tokens import token_probe
 from bench.record import RECORD_VERSION, attach_scores, env_info
 from bench.speed import device_peak, mfu
 from bench.train import Trainer, TrainState, load_checkpoint, resolve_device
@@ -138,11 +140,40 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
         return {}  # interrupted on purpose; the checkpoint carries the run on
     plain = export_model(p.run_dir, cfg, trainer.model, p.corpus)
     record = build_record(cfg, p, model, init_table, state)
+    if cfg.probe.tokens and state.status == "ok":
+        # export_model's copy lives on the CPU; the probe scores on the training device.
+        record["probes"]["tokens"] = token_probe(plain.to(p.device), p.corpus, cfg.probe, p.device)
     if cfg.eval.enabled and state.status == "ok":
         print(f"evaluating {', '.join(cfg.eval.tasks)} (limit {cfg.eval.limit or 'none'})", file=sys.stderr)
         results = score(plain, p, cfg.eval.tasks)
         attach_scores(record, results)
     write_json(p.run_dir / "record.json", record)
+    if cfg.probe.plots:
+        run_figures(p.run_dir, record)
+    return record
+
+
+def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> dict[str, Any]:
+    """Run the token probe on a finished run's final model again (e.g. after training without it, or
+    with another token budget), update its record in place and redraw its figures."""
+    from bench.evaluate import load_run
+
+    path = run_dir / "record.json"
+    model, vocab, cfg = load_run(run_dir)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise BenchError(f"{path} is missing or not valid JSON: not a finished run") from None
+    corpus = load_corpus(cfg.data)
+    if corpus.vocab.digest() != vocab.digest():
+        raise BenchError(f"{run_dir}: the data cache's tokenizer differs from the run's tokenizer.json")
+    if max_tokens is not None:
+        cfg.probe.max_tokens = max_tokens
+    dev = resolve_device(device)
+    record["probes"]["tokens"] = token_probe(model.to(dev), corpus, cfg.probe, dev)
+    write_json(path, record)
+    if plots:
+        run_figures(run_dir, record)
     return record
 
 
@@ -219,7 +250,7 @@ def build_record(cfg: Config, p: RunPlan, model: torch.nn.Module, init_table: li
         },
         "eval": {},
         "groups": {},
-        "probes": {"tokens": {}, "structure": {}},
+        "probes": {"tokens": {}, "structure": {"every": cfg.probe.every, "series": state.structure}},
     }
     if state.status == "diverged":
         record["diverged_step"] = state.diverged_step

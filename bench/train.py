@@ -26,6 +26,7 @@ from bench.data import IGNORE, Corpus
 from bench.errors import BenchError
 from bench.files import torch_save
 from bench.model import Transformer
+from bench.probes.structure import StructureProbe
 
 CHECKPOINT_FORMAT = 1
 
@@ -82,6 +83,7 @@ class TrainState:
     eval_curve: list[dict[str, Any]] = field(default_factory=list)
     recent_losses: list[float] = field(default_factory=list)
     spikes: list[int] = field(default_factory=list)
+    structure: list[dict[str, Any]] = field(default_factory=list)  # StructureProbe snapshots, by step
     final_loss: float | None = None
     status: str = "ok"
     diverged_step: int | None = None
@@ -123,6 +125,10 @@ class Trainer:
         self.forward = torch.compile(self.model) if compile_on else self.model
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
                          else contextlib.nullcontext())
+        self.probe: StructureProbe | None = None
+        if cfg.probe.every > 0:
+            probe_batch = next(iter(corpus.val.values())).inputs[:cfg.probe.batch_size].to(device)
+            self.probe = StructureProbe(self.model, probe_batch, cfg.probe, last_step=cfg.train.max_steps - 1)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -193,8 +199,15 @@ class Trainer:
         clip = cfg.optim.grad_clip or math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip).item()
         loss_value = loss.item()
-        if math.isfinite(loss_value) and math.isfinite(grad_norm):
+        finite = math.isfinite(loss_value) and math.isfinite(grad_norm)
+        # The probe sees the weights this step updates, so step 0 measures the init.
+        probing = finite and self.probe is not None and self.probe.due(s.step)
+        if probing:
+            self.probe.before_update(s.step, loss_value, grad_norm)
+        if finite:
             self.opt.step()
+        if probing:
+            s.structure.append(self.probe.after_update())
         return loss_value, grad_norm
 
     def run(self, stop_at: int | None = None) -> TrainState:

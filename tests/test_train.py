@@ -9,7 +9,7 @@ from tinyconfig import tiny_config
 from bench.config import OptimConfig
 from bench.inits import build_model
 from bench.run import execute, plan
-from bench.train import lr_at, make_optimizer
+from bench.train import Trainer, lr_at, make_optimizer
 
 
 def run(cfg, tmp_path, run_id="r", **kw):
@@ -97,3 +97,22 @@ def test_decoupled_weight_decay_shrinks_weights_without_gradient():
     opt.step()
     assert torch.allclose(p.detach(), torch.full((3,), 0.9))
     assert math.isfinite(p.sum().item())
+
+
+def test_spike_detector_flags_the_two_spikes_of_a_synthetic_curve():
+    cfg = tiny_config(optim={"warmup_steps": 5}, train={"spike_window": 20, "spike_factor": 1.5},
+                      probe={"every": 0})
+    cfg.model.vocab_size = 64
+    model, _ = build_model(cfg.model, cfg.init)
+    trainer = Trainer(cfg, model, None, None, torch.device("cpu"), progress=False)  # never reads data here
+    curve = [2.0 + 0.1 * math.sin(i) for i in range(60)]  # running median ≈ 2, spike threshold ≈ 3
+    curve[2] = 9.0  # during warmup: not a spike
+    curve[30], curve[45] = 3.5, 4.0  # the two spikes
+    curve[50] = 2.9  # high, but under 1.5 × the median
+    spikes = []
+    for step, loss in enumerate(curve):
+        trainer.state.step = step
+        if trainer._spike(loss):
+            spikes.append(step)
+    assert spikes == [30, 45]
+    assert len(trainer.state.recent_losses) == 20
