@@ -3,8 +3,9 @@
 
 import json
 
+from tinyconfig import TINY_FLAGS
+
 from bench.probes.tokens import BUCKETS
-from tests.tinyconfig import TINY_FLAGS
 
 FIGURES = {f"{name}.{ext}" for name in ("loss", "structure", "token_buckets") for ext in ("png", "svg")}
 
