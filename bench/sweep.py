@@ -34,7 +34,9 @@ from bench.files import write_json
 from bench.run import RESUMABLE_CHANGES, config_diff, eval_sources
 from bench.train import resolve_device
 
-BASELINES = Path(__file__).resolve().parent.parent / "baselines"
+# `--baselines all`: the checkout's baselines/, found from the working directory first, since an
+# installed (non-editable) package has no baselines/ beside it.
+BASELINES = (Path("baselines"), Path(__file__).resolve().parent.parent / "baselines")
 # Sweep flags handed unchanged to every child `run`.
 PASS_THROUGH = ("preset", "max_steps", "eval_limit", "eval_tasks", "device")
 # Config keys a sweep sets through its own options; a --grid axis over them would fight those options.
@@ -126,7 +128,7 @@ def baseline_files(text: str | None) -> list[Path]:
     files: list[Path] = []
     for item in names(text or ""):
         if item == "all":
-            found = sorted(BASELINES.glob("*.toml"))
+            found = next((sorted(d.glob("*.toml")) for d in BASELINES if d.is_dir()), [])
         elif any(c in item for c in "*?["):
             found = sorted(Path(p) for p in glob.glob(item))
         else:
