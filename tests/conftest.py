@@ -2,8 +2,8 @@
 
 import pytest
 
-from bench import cache
-from bench.__main__ import main
+from bench.cli.main import main
+from bench.data import cache
 
 
 @pytest.fixture(autouse=True)

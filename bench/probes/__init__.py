@@ -1,2 +1,1 @@
-"""Probes (DESIGN §7): what a trained model does on which tokens (`tokens`), how its weights and
-attention evolve during training (`structure`)."""
+"""Stage 5, probes: structural snapshots during training and the token-level probe after it."""

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.config import ProbeConfig
-from bench.model import Transformer
+from bench.model.transformer import Transformer
 
 # Condensation compares rows block by block: at most this many cosines are held at once (64 MiB).
 GRAM_BLOCK_ELEMENTS = 1 << 24

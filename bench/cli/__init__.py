@@ -1,0 +1,1 @@
+"""The command line on top of every stage: one module per subcommand."""

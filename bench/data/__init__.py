@@ -1,0 +1,2 @@
+"""Stage 2, data: registry sources, evaluation sets, synthetic generators, tokenizers, the token cache and
+the corpora that training reads."""

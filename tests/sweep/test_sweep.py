@@ -1,0 +1,231 @@
+import json
+
+import pytest
+from tinyconfig import TINY_FLAGS
+
+from bench.cli.main import build_parser
+from bench.core.errors import BenchError
+from bench.core.files import write_json
+from bench.sweep import runner as sweep
+
+# Tiny runs without probes: each real child trains for a second or two.
+FAST = [*TINY_FLAGS, "--set=probe.every=0", "--set=probe.tokens=false", "--set=probe.plots=false",
+        "--max-steps", "4"]
+# Fields that measure the machine, not the run.
+TIMING = {"wall_s", "tokens_per_s", "mfu", "peak_flops", "peak_source"}
+
+
+def planned(*argv):
+    return sweep.build_sweep(build_parser().parse_args(["sweep", *map(str, argv)]))
+
+
+def records(out):
+    return {p.parent.name: p.read_bytes() for p in sorted(out.glob("*/record.json"))}
+
+
+def fake_child(fail=(), diverge=(), loss=lambda run: 2.0):
+    """Stands in for `run_child`: writes a hand-made record (or fails) without training."""
+    calls = []
+
+    def run_child(run, out, threads):
+        calls.append(run.id)
+        if run.id in fail:
+            sweep.log_path(out, run).write_text("training...\nerror: injected failure\n")
+            return 3
+        write_json(out / run.id / "record.json", {
+            "status": "diverged" if run.id in diverge else "ok", "run_id": run.id,
+            "config": run.cfg.to_dict(), "train": {"best_val_loss": loss(run), "wall_s": 1.0}})
+        return 0
+    return run_child, calls
+
+
+def test_ranges_are_inclusive_and_float_safe():
+    assert sweep.parse_range("0.3:1.2:0.1", "--gamma") == [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2]
+    assert sweep.parse_range("2:4:1", "x") == [2, 3, 4] and sweep.parse_range("0.5", "x") is None
+    assert sweep.parse_range("0:1:0.4", "x") == [0.0, 0.4, 0.8]
+    assert sweep.numbers("1e-3, 3e-3", "--lrs") == [1e-3, 3e-3]
+    assert sweep.grid_axis("model.n_layers=2:4:1") == ("model.n_layers", ["2", "3", "4"])
+    assert sweep.grid_axis("model.norm_eps=1e-5,1e-12") == ("model.norm_eps", ["1e-5", "1e-12"])
+    for text in ("1.2:0.3:0.1", "0:1:0", "a:b:c", "1:2", "0:inf:1"):
+        with pytest.raises(BenchError):
+            sweep.numbers(text, "--gamma")
+    with pytest.raises(BenchError, match="distinct"):
+        sweep.numbers("0.5,0.5", "--gamma")
+
+
+def test_grid_expands_into_readable_ids_and_configs():
+    s = planned("--methods", "gamma,normal", "--gamma", "0.5,1.0", "--grid", "model.n_layers=1,2",
+                "--seeds", "2", *TINY_FLAGS)
+    ids = [r.id for r in s.candidates]
+    assert ids == [f"{label}-nano-n_layers{d}-seed{seed}" for label in ("gamma-0.5", "gamma-1.0", "normal")
+                   for d in (1, 2) for seed in (0, 1)]
+    for run in s.candidates:
+        assert run.cfg.model.n_layers == run.axes["model.n_layers"] and run.cfg.init.seed == run.seed
+        assert run.cfg.data.seed == 0  # every scheme and seed sees the same data order
+        assert run.label == ("normal" if run.cfg.init.method == "normal" else f"gamma-{run.cfg.init.gamma}")
+    toml = planned("--baselines", "all", "--lrs", "1e-3,1e-2", *TINY_FLAGS)
+    assert {r.label for r in toml.candidates} >= {"megatron", "gamma-0.5", "wesar"}
+    assert "megatron-nano-seed0-lr0.01" in {r.id for r in toml.candidates}
+
+
+def test_dry_run_prints_the_plan_and_creates_nothing(tmp_path, cli):
+    out = tmp_path / "runs"
+    code, stdout, _ = cli("sweep", "--methods", "gamma", "--gamma", "0.3:1.2:0.1", "--out", out,
+                          "--dry-run", *TINY_FLAGS)
+    assert code == 0 and not out.exists()
+    lines = [line for line in stdout.splitlines() if line.startswith("gamma-")]
+    assert len(lines) == 10 and "python -m bench run" in lines[0]
+    assert "--run-id gamma-0.3-nano-seed0" in lines[0] and "--run-id gamma-1.2-nano-seed0" in lines[-1]
+
+
+def test_choose_lr_takes_the_lowest_validation_loss_of_finished_runs():
+    def rec(loss, status="ok"):
+        return {"status": status, "train": {"best_val_loss": loss}}
+
+    assert sweep.choose_lr({1e-3: rec(2.0), 3e-3: rec(1.5), 1e-2: rec(0.5, "diverged"), 3e-2: None,
+                            1e-1: rec(None)}) == 3e-3
+    assert sweep.choose_lr({1e-3: rec(1.0), 1e-4: rec(1.0)}) == 1e-4
+    assert sweep.choose_lr({1e-3: rec(0.1, "diverged"), 1e-2: None}) is None
+
+
+def test_a_failing_run_never_stops_the_sweep_and_a_rerun_resumes(tmp_path, cli, monkeypatch):
+    out = tmp_path / "runs"
+    argv = ["sweep", "--methods", "normal,zero", "--seeds", "2", "--jobs", "2", "--out", out, "--name", "t",
+            *TINY_FLAGS]
+    child, calls = fake_child(fail={"normal-nano-seed1"}, diverge={"zero-nano-seed0"})
+    monkeypatch.setattr(sweep, "run_child", child)
+    code, stdout, err = cli(*argv)
+    assert code == 1 and sorted(calls) == ["normal-nano-seed0", "normal-nano-seed1", "zero-nano-seed0",
+                                           "zero-nano-seed1"]
+    assert "ok 2 | diverged 1 | failed 1 | skipped 0" in stdout
+    log = out / "normal-nano-seed1.log"
+    assert f"failed: normal-nano-seed1 (exit 3): error: injected failure | log {log}" in stdout
+    assert "] normal-nano-seed1 ... FAILED (exit 3)" in err and "[4/4]" in err
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert manifest["name"] == "t" and manifest["counts"]["failed"] == 1
+    assert {r["id"]: r["status"] for r in manifest["runs"]}["zero-nano-seed0"] == "diverged"
+    record = json.loads((out / "zero-nano-seed0" / "record.json").read_text())
+    assert record["sweep"] == {"name": "t", "label": "zero", "lr_search": None}
+
+    # The rerun executes only the failed run, then nothing at all; finished records stay byte-identical.
+    child, calls = fake_child()
+    monkeypatch.setattr(sweep, "run_child", child)
+    before = records(out)
+    code, stdout, err = cli(*argv)
+    assert code == 0 and calls == ["normal-nano-seed1"] and "skipped 3" in stdout
+    assert "normal-nano-seed0 ... skipped (finished: ok)" in err
+    assert {k: v for k, v in records(out).items() if k != "normal-nano-seed1"} == before
+    before = records(out)
+    code, stdout, _ = cli(*argv)
+    assert code == 0 and calls == ["normal-nano-seed1"] and "skipped 4" in stdout and records(out) == before
+
+
+def test_a_finished_run_of_another_config_is_refused(tmp_path, cli, monkeypatch):
+    out = tmp_path / "runs"
+    monkeypatch.setattr(sweep, "run_child", fake_child()[0])
+    assert cli("sweep", "--methods", "normal", "--out", out, *TINY_FLAGS)[0] == 0
+    code, _, err = cli("sweep", "--methods", "normal", "--out", out, "--max-steps", "7", *TINY_FLAGS)
+    assert code == 2 and "different train.max_steps" in err and err.count("\n") == 1
+
+
+def test_lr_search_runs_the_other_seeds_at_the_best_lr(tmp_path, cli, monkeypatch):
+    out = tmp_path / "runs"
+    losses = {1e-3: 3.0, 3e-3: 2.0, 1e-2: 1.0}
+    child, calls = fake_child(diverge={"normal-nano-seed0-lr0.01"}, loss=lambda run: losses[run.lr])
+    monkeypatch.setattr(sweep, "run_child", child)
+    argv = ["sweep", "--methods", "normal", "--lrs", "1e-3,3e-3,1e-2", "--seeds", "3", "--out", out,
+            "--name", "lr", *TINY_FLAGS]
+    code, stdout, _ = cli(*argv)
+    assert code == 0 and "LR search normal-nano: chosen 0.003 of 0.001, 0.003, 0.01" in stdout
+    assert calls[3:] == ["normal-nano-seed1-lr0.003", "normal-nano-seed2-lr0.003"]
+    search = {"grid": [1e-3, 3e-3, 1e-2], "chosen": 3e-3, "by": "best_val_loss"}
+    for run_id, selected in [("normal-nano-seed0-lr0.001", False), ("normal-nano-seed0-lr0.003", True),
+                             ("normal-nano-seed0-lr0.01", False), ("normal-nano-seed2-lr0.003", True)]:
+        record = json.loads((out / run_id / "record.json").read_text())
+        assert record["sweep"] == {"name": "lr", "label": "normal",
+                                   "lr_search": {**search, "selected": selected}}
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert manifest["lr_search"]["normal-nano"]["chosen"] == 3e-3 and len(manifest["runs"]) == 5
+    before = records(out)
+    assert cli(*argv)[0] == 0 and len(calls) == 5 and records(out) == before
+
+
+def test_child_command_resumes_a_checkpoint_and_restarts_leftovers(tmp_path):
+    (run,) = planned("--methods", "normal", *TINY_FLAGS).candidates
+    assert sweep.child_command(run, tmp_path)[-1] == "--no-progress"
+    (tmp_path / run.id).mkdir()
+    assert sweep.child_command(run, tmp_path)[-1] == "--overwrite"
+    (tmp_path / run.id / "last.pt").write_bytes(b"")
+    assert sweep.child_command(run, tmp_path)[-1] == "--resume"
+
+
+BAD = {
+    "unknown-method": (["--methods", "lecun"], "unknown init method"),
+    "bad-range": (["--methods", "gamma", "--gamma", "0.3:x:0.1"], "START:STOP:STEP"),
+    "empty-range": (["--methods", "gamma", "--gamma", "1.2:0.3:0.1"], "STOP >= START"),
+    "gamma-needs-method": (["--methods", "normal", "--gamma", "0.5"], "--gamma"),
+    "missing-toml": (["--baselines", "missing.toml"], "does not exist"),
+    "empty-glob": (["--baselines", "nowhere/*.toml"], "matches no file"),
+    "jobs-0": (["--methods", "normal", "--jobs", "0"], "--jobs"),
+    "seeds-0": (["--methods", "normal", "--seeds", "0"], "--seeds"),
+    "bad-grid-key": (["--methods", "normal", "--grid", "model.width=1,2"], "unknown key model.width"),
+    "bad-grid-form": (["--methods", "normal", "--grid", "n_layers=2"], "SECTION.KEY"),
+    "bad-grid-value": (["--methods", "normal", "--grid", "model.n_layers=2,x"], "integer"),
+    "grid-over-seed": (["--methods", "normal", "--grid", "init.seed=1,2"], "--seeds"),
+    "bad-lr": (["--methods", "normal", "--lrs", "0,1e-3"], "optim.lr"),
+    "twice": (["--methods", "gamma,gamma", "--gamma", "0.5"], "more than once"),
+    "device": (["--methods", "normal", "--device", "tpu"], "device"),
+    "nothing": ([], "nothing to run"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_input_is_one_line_exit_2_before_any_run(tmp_path, cli, case):
+    argv, message = BAD[case]
+    out = tmp_path / "runs"
+    code, _, err = cli("sweep", "--out", out, *argv)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+def comparable(record):
+    return {**record, "env": None, "train": {k: v for k, v in record["train"].items() if k not in TIMING}}
+
+
+def test_end_to_end_parallel_equals_sequential_and_rerun_skips(tmp_path, cli):
+    grid = ["sweep", "--methods", "gamma", "--gamma", "0.5,1.0", "--name", "e2e", *FAST]
+    code, stdout, err = cli(*grid, "--jobs", "2", "--out", tmp_path / "a")
+    assert code == 0 and "ok 2 |" in stdout, err
+    assert cli(*grid, "--jobs", "1", "--out", tmp_path / "b")[0] == 0
+    a, b = records(tmp_path / "a"), records(tmp_path / "b")
+    assert list(a) == ["gamma-0.5-nano-seed0", "gamma-1.0-nano-seed0"] and list(b) == list(a)
+    for run_id in a:
+        ra, rb = json.loads(a[run_id]), json.loads(b[run_id])
+        assert ra["status"] == "ok" and ra["sweep"] == {"name": "e2e", "label": run_id[:9], "lr_search": None}
+        assert comparable(ra) == comparable(rb)
+    code, stdout, _ = cli(*grid, "--jobs", "2", "--out", tmp_path / "a")
+    assert code == 0 and "ok 0 | diverged 0 | failed 0 | skipped 2" in stdout
+    assert records(tmp_path / "a") == a
+
+
+def test_end_to_end_lr_search_and_a_failing_child(tmp_path, cli):
+    out = tmp_path / "runs"
+    # vocab_size 5 passes every up-front check but fails in the child once the data is known, so that
+    # cell has no usable LR; the other cell runs seed 1 at its best LR.
+    code, stdout, _ = cli("sweep", "--methods", "normal", "--grid", "model.vocab_size=0,5",
+                          "--lrs", "1e-4,1e-2", "--seeds", "2", "--jobs", "2", "--out", out, *FAST)
+    assert code == 1 and "ok 3 | diverged 0 | failed 2 | skipped 0 (finished earlier) | not run 1" in stdout
+    failed = "normal-nano-vocab_size5-seed0-lr0.0001"
+    assert f"failed: {failed} (exit 2): error: model.vocab_size 5 is smaller" in stdout
+    assert "smaller than the corpus" in (out / f"{failed}.log").read_text()
+    assert "LR search normal-nano-vocab_size5: chosen none" in stdout
+    found = {k: json.loads(v) for k, v in records(out).items()}
+    assert all("vocab_size0" in run_id for run_id in found) and len(found) == 3
+    trials = {r["config"]["optim"]["lr"]: r["train"]["best_val_loss"]
+              for run_id, r in found.items() if "seed0" in run_id}
+    best = min(trials, key=trials.get)
+    assert f"LR search normal-nano-vocab_size0: chosen {best:g}" in stdout
+    (second,) = [r for run_id, r in found.items() if "seed1" in run_id]
+    assert second["config"]["optim"]["lr"] == best and second["config"]["init"]["seed"] == 1
+    assert second["sweep"]["lr_search"] == {"grid": [1e-4, 1e-2], "chosen": best, "by": "best_val_loss",
+                                            "selected": True}
