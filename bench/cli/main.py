@@ -327,8 +327,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.runs:
         raise BenchError("name at least one run directory (or use --benchmark)")
     from bench.core.files import write_json
-    from bench.evaluate.adapter import BenchLM, load_run, run_suite
+    from bench.evaluate.adapter import BenchLM, run_suite
     from bench.record.schema import attach_scores
+    from bench.train.artifacts import load_run
 
     for run_dir in args.runs:
         load_run(run_dir)  # every run is checked before any is scored

@@ -1,4 +1,5 @@
-"""Atomic writes: a reader (or a crash) never sees a half-written record or checkpoint."""
+"""Atomic writes: a reader (or a crash) never sees a half-written record or checkpoint; and the one
+guarded way to read a torch file back."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import torch
+
+from bench.core.errors import BenchError
 
 
 def _atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
@@ -40,3 +43,12 @@ def write_json(path: Path, data: Any) -> None:
 
 def torch_save(path: Path, obj: Any) -> None:
     _atomic(path, lambda fh: torch.save(obj, fh))
+
+
+def torch_load(path: Path) -> Any:
+    """Tensors and plain containers from a torch file (`weights_only`: never unpickles code). A damaged
+    file is a user error, named in one line."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for damaged files
+        raise BenchError(f"{path} is corrupt or unreadable ({type(exc).__name__})") from None

@@ -44,12 +44,13 @@ from lm_eval.models.utils import (
     postprocess_generated_text,
 )
 
-from bench.config import Config, config_from_dict
+from bench.config import Config
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.data.sources import hub_offline
 from bench.data.vocab import Vocab
 from bench.model.transformer import Transformer
-from bench.train.trainer import resolve_device
+from bench.train.artifacts import load_run
 
 log = logging.getLogger(__name__)
 
@@ -61,74 +62,6 @@ PAD_MULTIPLE = 16  # rows are padded to a multiple of this (see BenchLM._row_log
 BOOTSTRAP_ITERS = 100
 
 Request = tuple[Any, list[int], list[int]]  # ((context, continuation) or None, context ids, continuation ids)
-
-
-# --------------------------------------------------------------------------------------------- loading
-def load_run(run_dir: Path) -> tuple[Transformer, Vocab, Config]:
-    """The final model of a finished run (`model.pt`, written by `bench.run.export_model`) with its
-    tokenizer and config. Every way the directory can be unusable is a one-line BenchError."""
-    run_dir = Path(run_dir)
-    if not run_dir.exists():
-        raise BenchError(f"run directory {run_dir} does not exist")
-    if not run_dir.is_dir():
-        raise BenchError(f"run directory {run_dir} is not a directory")
-    path = run_dir / "model.pt"
-    if not path.is_file():
-        if (run_dir / "last.pt").is_file():
-            raise BenchError(f"run directory {run_dir} has no model.pt: the run did not finish; resume it "
-                             "with its original `python -m bench run ...` command plus --resume")
-        raise BenchError(f"run directory {run_dir} has no model.pt and no checkpoint: not a finished run "
-                         "(train one with `python -m bench run`)")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for damaged files
-        raise BenchError(f"{path} is corrupt or unreadable ({type(exc).__name__})") from None
-    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("config"), dict) \
-            or not isinstance(ckpt.get("model"), dict):
-        raise BenchError(f"{path} is not an initbench model file (expected config and model entries)")
-    cfg = config_from_dict(ckpt["config"], str(path))
-    if ckpt.get("gates_folded") is False:
-        raise BenchError(f"{path} still carries WeSaR gates (gates_folded is false); re-export the run")
-    try:
-        model = Transformer(cfg.model)
-    except ValueError as exc:
-        raise BenchError(f"{path}: {exc}") from None
-    _check_weights(model, ckpt["model"], path)
-    model.load_state_dict(ckpt["model"], strict=True)
-
-    tok_path = run_dir / "tokenizer.json"
-    if not tok_path.is_file():
-        raise BenchError(f"run directory {run_dir} has no tokenizer.json (it is written with model.pt; "
-                         "re-export the run)")
-    try:
-        vocab = Vocab.load(tok_path)
-    except Exception as exc:  # tokenizers raises plain Exceptions for bad JSON
-        raise BenchError(f"{tok_path} is corrupt or unreadable ({type(exc).__name__})") from None
-    want = ckpt.get("tokenizer_hash")
-    if want is not None and vocab.digest() != want:
-        raise BenchError(f"{tok_path} is not the tokenizer model.pt was trained with (hash {vocab.digest()}, "
-                         f"model.pt expects {want})")
-    if vocab.size > cfg.model.vocab_size:
-        raise BenchError(f"{tok_path} has {vocab.size} tokens but the model only {cfg.model.vocab_size}")
-    return model, vocab, cfg
-
-
-def _check_weights(model: torch.nn.Module, state: dict[str, Any], path: Path) -> None:
-    """Name the first key or shape that does not match (load_state_dict's message spans many lines)."""
-    expected = model.state_dict()
-    for key, tensor in expected.items():
-        if key not in state:
-            raise BenchError(f"{path}: the config does not match the weights: missing {key} "
-                             f"{tuple(tensor.shape)}")
-        got = state[key]
-        if not isinstance(got, torch.Tensor):
-            raise BenchError(f"{path}: {key} is not a tensor")
-        if tuple(got.shape) != tuple(tensor.shape):
-            raise BenchError(f"{path}: the config does not match the weights: {key} has shape "
-                             f"{tuple(got.shape)}, the config needs {tuple(tensor.shape)}")
-    for key in state:
-        if key not in expected:
-            raise BenchError(f"{path}: the config does not match the weights: unexpected {key}")
 
 
 # --------------------------------------------------------------------------------------------- adapter

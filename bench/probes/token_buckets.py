@@ -24,8 +24,8 @@ from bench.data.cache import building, cache_dir, entry_ok
 from bench.data.corpus import Corpus
 from bench.data.synthetic import GENERATORS
 from bench.data.token_cache import Stream, open_streams
+from bench.record.schema import BUCKETS
 
-BUCKETS = ("trivial", "local", "context_constrained", "open")
 TRIVIAL, LOCAL, CONSTRAINED, OPEN = range(len(BUCKETS))
 
 RULE = (

@@ -16,6 +16,8 @@ import torch
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RECORD_VERSION = 1
+# The token probe's buckets (probes.tokens.buckets), in the order tables and figures show them.
+BUCKETS = ("trivial", "local", "context_constrained", "open")
 
 
 def attach_scores(record: dict[str, Any], results: dict[str, Any]) -> None:

@@ -78,13 +78,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.core.compat import tomllib
 from bench.core.errors import BenchError
 from bench.core.files import write_bytes
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from bench.record.schema import BUCKETS
 
 Record = dict[str, Any]
 FORMATS = ("github", "latex", "csv", "html")
@@ -99,7 +96,6 @@ REASONING_TASKS = ("arc_easy", "arc_challenge", "hellaswag", "piqa", "winogrande
                    "commonsense_qa_cloze")
 KNOWLEDGE_TASKS = ("openbookqa", "sciq", "boolq")
 GROUPS = {"reasoning": REASONING_TASKS, "knowledge": KNOWLEDGE_TASKS}
-BUCKETS = ("trivial", "local", "context_constrained", "open")
 HOPS = (1, 2, 3, 4, 5)
 REFERENCE_PREFERENCE = ("gamma-0.5", "normal")
 CRITICAL_REL_TOL = 0.05

