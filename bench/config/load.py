@@ -1,206 +1,25 @@
-"""Typed run configuration: dataclasses, presets, TOML loading and dotted overrides.
+"""Building a Config: presets, config files (TOML, or a whole config as JSON) and override mappings,
+every value type-checked, then cross-field validation.
 
-Precedence, lowest first: dataclass defaults < preset < TOML file < CLI flags. The effective config is
-stored whole in every run record, so a record alone says how to rerun it.
+Precedence, lowest first: dataclass defaults < preset < TOML file < overrides (the command line's flags
+and --set, see overrides.py). A JSON file is a whole effective config (`Config.to_dict()`, as a record
+stores it), so it replaces defaults, preset and TOML alike.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import math
 import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+from bench.config.overrides import flat
+from bench.config.presets import PRESETS
+from bench.config.schema import SECTIONS, Config
 from bench.core.compat import tomllib
 from bench.core.errors import BenchError
-
-
-@dataclass
-class ModelConfig:
-    """The decoder of DESIGN §4. `vocab_size` 0 means "take it from the data"."""
-
-    vocab_size: int = 0
-    d_model: int = 128
-    n_layers: int = 4
-    n_heads: int = 4
-    d_ff: int = 352
-    max_seq_len: int = 256
-    mlp: Literal["swiglu", "gelu"] = "swiglu"
-    norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
-    norm_eps: float = 1e-5
-    norm_position: Literal["pre", "post"] = "pre"
-    pos_encoding: Literal["rope", "learned"] = "rope"
-    rope_base: float = 10000.0
-    bias: bool = False
-    tie_embeddings: bool = False
-    gated_attention: bool = False
-    embed_scale: bool = False
-    embed_norm: bool = False
-
-
-@dataclass
-class InitConfig:
-    """Which scheme initializes the model, and the scheme's knobs (unused knobs are ignored)."""
-
-    method: str = "normal"
-    seed: int = 0
-    gamma: float | None = None
-    sigma: float = 0.02
-    sigma2: float = 4e-5
-    backbone: str = "he"
-    embed_fan_in: Literal["d_model", "vocab"] = "d_model"
-    distribution: Literal["normal", "uniform"] = "normal"
-    depth_scaling: bool = True
-    truncate: float | None = None
-    overrides: list[str] = field(default_factory=list)
-
-
-@dataclass
-class OptimConfig:
-    """AdamW with decoupled weight decay, linear warmup then cosine decay to `min_lr_ratio * lr`."""
-
-    lr: float = 3e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 100
-    weight_decay: float = 0.1
-    no_decay_roles: list[str] = field(default_factory=lambda: ["norm", "bias", "wesar_gate"])
-    beta1: float = 0.9
-    beta2: float = 0.95
-    eps: float = 1e-8
-    grad_clip: float = 1.0
-
-
-@dataclass
-class DataConfig:
-    """Training corpus (bench/data.py): `mixture` of `sources`, or one source by name or path."""
-
-    corpus: str = "mixture"
-    sources: list[str] = field(default_factory=lambda: [
-        "wiki:0.35", "shakespeare:0.15", "deduction:0.25", "anchor:0.25"])
-    tokenizer: Literal["auto", "word", "bpe"] = "auto"
-    vocab_size: int = 4096
-    seq_len: int = 128
-    loss_on: Literal["auto", "all", "answers"] = "auto"
-    seed: int = 0
-    n_train: int = 100_000
-    n_val: int = 2_000
-    val_fraction: float = 0.02
-
-
-@dataclass
-class TrainConfig:
-    """Budget and mechanics of the shared training core."""
-
-    max_steps: int = 1500
-    batch_size: int = 64
-    eval_interval: int = 250
-    eval_batches: int = 8
-    checkpoint_interval: int = 500
-    log_interval: int = 1
-    device: str = "auto"
-    compile: Literal["auto", "on", "off"] = "auto"
-    spike_factor: float = 1.5
-    spike_window: int = 100
-
-
-@dataclass
-class EvalConfig:
-    """lm-eval scoring after training (tasks/ YAML tasks and groups); `every` > 0 also scores the
-    `every_tasks` subset every that many steps, with `limit` documents per task."""
-
-    enabled: bool = True
-    tasks: list[str] = field(default_factory=lambda: ["initbench_default"])
-    limit: int | None = 200
-    batch_size: int = 64
-    seed: int = 1234
-    every: int = 0
-    every_tasks: list[str] = field(default_factory=lambda: ["initbench_synthetic"])
-
-
-@dataclass
-class ProbeConfig:
-    """Probes (DESIGN §7): structural snapshots every `every` steps (0 = off) and at the end, on a fixed
-    batch of `batch_size` validation sequences; after training, the token-level probe on up to
-    `max_tokens` validation tokens per source, bucketed by `ngram_max`-gram statistics of the training
-    tokens; `plots` writes PNG and SVG figures into the run directory."""
-
-    every: int = 50
-    batch_size: int = 8
-    condensation_threshold: float = 0.7
-    tokens: bool = True
-    max_tokens: int = 65536
-    ngram_max: int = 4
-    plots: bool = True
-
-
-@dataclass
-class Config:
-    preset: str = "nano"
-    model: ModelConfig = field(default_factory=ModelConfig)
-    init: InitConfig = field(default_factory=InitConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    probe: ProbeConfig = field(default_factory=ProbeConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def digest(self) -> str:
-        """Short content hash of the effective config (used in default run ids)."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-# Presets set model size and the training budget; the data issue's corpora pick the vocabulary.
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    # 2405.05409's toy: one head, two layers, FFN = 3 d (the paper used d=400 on GPU; this is CPU-sized).
-    "anchor": {
-        "model": {"d_model": 128, "n_layers": 2, "n_heads": 1, "d_ff": 384, "mlp": "gelu"},
-        "data": {"corpus": "anchor", "n_train": 200_000},
-        "optim": {"lr": 1e-3, "warmup_steps": 100, "weight_decay": 0.01},
-        "train": {"max_steps": 2000, "batch_size": 128},
-    },
-    # nano: sized so the default command (data preparation once, then 1.6M tokens) fits in minutes on
-    # 2 CPU cores.
-    "nano": {
-        "model": {"d_model": 128, "n_layers": 4, "n_heads": 4, "d_ff": 352},
-        "data": {"vocab_size": 2048, "seq_len": 128},
-        "optim": {"lr": 3e-3, "warmup_steps": 50},
-        "train": {"max_steps": 800, "batch_size": 16, "eval_interval": 200, "checkpoint_interval": 200},
-    },
-    "micro": {
-        "model": {"d_model": 256, "n_layers": 6, "n_heads": 4, "d_ff": 704},
-        "data": {"vocab_size": 4096, "seq_len": 256},
-        "optim": {"lr": 2e-3, "warmup_steps": 200},
-        "train": {"max_steps": 5000, "batch_size": 32},
-        # Structural snapshots cost ~20 training steps at d=512 on an H100 (the matrices' spectra):
-        # larger presets space them out to keep the probes near 1% of training.
-        "probe": {"every": 250},
-    },
-    "small": {
-        "model": {"d_model": 512, "n_layers": 8, "n_heads": 8, "d_ff": 1376, "max_seq_len": 512},
-        "data": {"vocab_size": 8192, "seq_len": 512},
-        "optim": {"lr": 1e-3, "warmup_steps": 500},
-        "train": {"max_steps": 10000, "batch_size": 32},
-        "probe": {"every": 500},
-    },
-    "base": {
-        "model": {"d_model": 768, "n_layers": 12, "n_heads": 12, "d_ff": 2048, "max_seq_len": 1024},
-        "data": {"vocab_size": 16384, "seq_len": 1024},
-        "optim": {"lr": 6e-4, "warmup_steps": 1000},
-        "train": {"max_steps": 20000, "batch_size": 32},
-        "probe": {"every": 1000},
-    },
-}
-
-SECTIONS = ("model", "init", "optim", "data", "train", "eval", "probe")
 
 
 def _type_name(tp: Any) -> str:
@@ -270,27 +89,8 @@ def apply_mapping(cfg: Config, mapping: dict[str, Any], origin: str) -> None:
             setattr(target, name, _coerce(item, hints[name], f"{origin}: {key}.{name}"))
 
 
-def parse_value(text: str) -> Any:
-    """Parse a CLI override value with TOML's grammar, falling back to a bare string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def dotted(assignments: list[str]) -> dict[str, Any]:
-    """Turn ["model.d_model=64", ...] into a nested mapping."""
-    out: dict[str, Any] = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        section, dot, name = key.strip().partition(".")
-        if not sep or not dot or not name:
-            raise BenchError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. model.d_model=64")
-        out.setdefault(section, {})[name] = parse_value(value.strip())
-    return out
-
-
 def load_toml(path: Path) -> dict[str, Any]:
+    """A TOML config file as a mapping (not yet checked against the schema)."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -302,20 +102,51 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise BenchError(f"config file {path} is not valid TOML: {exc}") from None
 
 
+def load_json(path: Path) -> Config:
+    """A whole effective config from a JSON file (`Config.to_dict()`, e.g. what a sweep hands its runs).
+    Every key must be present: a missing one would silently take the dataclass default, not the
+    preset's value, so the file would not say what the run trains."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise BenchError(f"config file {path} is a directory") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise BenchError(f"config file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BenchError(f"config file {path}: expected a JSON object (a whole config, as Config.to_dict())")
+    cfg = config_from_dict(data, str(path))
+    given = flat(data)
+    missing = [key for key in flat(Config().to_dict()) if key not in given]
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise BenchError(f"config file {path} lacks {', '.join(missing[:3])}{more}: a .json config holds a "
+                         "whole config (Config.to_dict()); use TOML to set some keys")
+    return cfg
+
+
 def build_config(
     preset: str | None = None,
-    toml_path: Path | None = None,
+    path: Path | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Config:
-    """defaults < preset < TOML < overrides. `preset` (CLI) wins over the TOML's `preset` key."""
-    file_map = load_toml(toml_path) if toml_path else {}
-    name = preset or file_map.get("preset") or "nano"
-    if not isinstance(name, str) or name not in PRESETS:
-        raise BenchError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
-    cfg = Config(preset=name)
-    apply_mapping(cfg, PRESETS[name], f"preset {name}")
-    if toml_path:
-        apply_mapping(cfg, file_map, str(toml_path))
+    """defaults < preset < config file < overrides. `preset` (CLI) wins over a TOML's `preset` key; a
+    .json file is a whole config, so `preset` may only repeat the file's."""
+    if path is not None and path.suffix == ".json":
+        cfg = load_json(path)
+        if preset is not None and preset != cfg.preset:
+            raise BenchError(f"preset {preset!r} conflicts with {path}, a whole config of preset "
+                             f"{cfg.preset!r}")
+    else:
+        file_map = load_toml(path) if path else {}
+        name = preset or file_map.get("preset") or "nano"
+        if not isinstance(name, str) or name not in PRESETS:
+            raise BenchError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
+        cfg = Config(preset=name)
+        apply_mapping(cfg, PRESETS[name], f"preset {name}")
+        if path:
+            apply_mapping(cfg, file_map, str(path))
     if overrides:
         apply_mapping(cfg, overrides, "command line")
     validate(cfg)
@@ -325,7 +156,7 @@ def build_config(
 def config_from_dict(data: dict[str, Any], origin: str) -> Config:
     """Rebuild a Config from a record or checkpoint (`to_dict` output)."""
     preset = data.get("preset", "nano")
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise BenchError(f"{origin}: unknown preset {preset!r}")
     cfg = Config(preset=preset)
     apply_mapping(cfg, data, origin)

@@ -1,9 +1,9 @@
 """Training data: corpora built from sources, tokenized once, and read by the trainer in a seeded order.
 
 A corpus is one source or a weighted mixture of sources. A source is either a synthetic generator
-(`bench.synthetic`: anchor, rsnmem, deduction, ...) or documents from `bench.sources` (a registered
-registry package such as `wiki` or `shakespeare`, a local txt/jsonl/parquet file or folder, or a hub
-dataset id). Two layouts:
+(`bench.data.synthetic`: anchor, rsnmem, deduction, ...) or documents from `bench.data.sources` (a
+registered registry package such as `wiki` or `shakespeare`, a local txt/jsonl/parquet file or folder, or
+a hub dataset id). Two layouts:
 - *stream* (mixtures and text): every source's documents packed into one token stream with EOS between
   documents; each training row is a random window of `seq_len + 1` tokens from a source drawn with the
   mixture weights. Loss on every token (or only on context-constrained ones with `loss_on = "answers"`).

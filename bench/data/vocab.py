@@ -39,10 +39,6 @@ class Vocab:
     def encode(self, text: str) -> list[int]:
         return self.tok.encode(text).ids
 
-    def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        enc = self.tok.encode(text)
-        return enc.ids, enc.offsets
-
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self.tok.encode_batch(texts)]
 

@@ -1,34 +1,16 @@
-"""Scoring finished runs with lm-eval (DESIGN §6).
+"""The lm-eval model over an initbench checkpoint (docs/evaluation.md).
 
-`BenchLM` is an lm-eval model (`TemplateLM`, registered as `bench`) over one of our checkpoints. It works
-in-process (`simple_evaluate(model=BenchLM(run=...))`, `run_suite`) and through lm-eval's own CLI via
-`lm_eval_cli` (importing this module is what registers the model):
-
-    python -c "from bench.evaluate.adapter import lm_eval_cli; raise SystemExit(lm_eval_cli())" \\
-        --model bench --model_args run=results/runs/<run-id> --tasks anchor_seen --limit 50
-
-The launcher defaults `--device auto` (lm-eval's CLI default is `cuda:0`), `--batch_size 32` (its default
-is 1), `--include_path` to the project's `tasks/` folder, and indexes only the included tasks (pass
-`--stock-tasks` to also index lm-eval's ~14k stock tasks, ~10 s). Model arguments (`run=...,batch_size=16,
-device=cpu,max_length=...`) win over the CLI's `--batch_size` / `--device`.
-
-Safety: lm-eval's `use_cache` / `cache_requests` are never used (they are not keyed by model and would mix
-checkpoints). Evaluation runs offline (`bench.sources.hub_offline`: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE
-set while lm-eval loads tasks and data, and `datasets`' import-time constants switched with them, since
-importing this module imports neither `datasets` nor `huggingface_hub`); a user who exported either
-variable (e.g. `HF_HUB_OFFLINE=0` with a network) is left alone. Nothing leaks into the process afterwards.
+`BenchLM` is an lm-eval model (`TemplateLM`, registered as `bench` when this module is imported) over one
+of our checkpoints, used in-process (`simple_evaluate(model=BenchLM(run=...))`, `bench.evaluate.suite.
+run_suite`) and by lm-eval's own CLI (`bench.evaluate.lm_eval_cli`). Like lm-eval's
+`lm_eval/models/huggingface.py`, this module holds the adapter only: running suites is
+`bench.evaluate.suite`, the record's shape of the scores `bench.evaluate.results`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import logging
 import math
-import os
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +29,6 @@ from lm_eval.models.utils import (
 from bench.config import Config
 from bench.core.device import resolve_device
 from bench.core.errors import BenchError
-from bench.data.sources import hub_offline
 from bench.data.vocab import Vocab
 from bench.model.transformer import Transformer
 from bench.train.artifacts import load_run
@@ -57,14 +38,10 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_MAX_GEN_TOKS = 256
 PAD_MULTIPLE = 16  # rows are padded to a multiple of this (see BenchLM._row_logits)
-# Mean-type metrics (acc) get a closed-form stderr whenever this is > 0; bootstrapped ones (median, f1,
-# perplexity) use this many resamples, seeded by lm-eval (deterministic), in-process (eval_environment).
-BOOTSTRAP_ITERS = 100
 
 Request = tuple[Any, list[int], list[int]]  # ((context, continuation) or None, context ids, continuation ids)
 
 
-# --------------------------------------------------------------------------------------------- adapter
 def _positive_int(value: Any, what: str) -> int:
     if isinstance(value, str):
         value = value.strip()
@@ -310,243 +287,3 @@ class BenchLM(TemplateLM):
                     still.append(i)
             active = still
         return [postprocess_generated_text(self.tok_decode(g), until, None) for g in generated]
-
-
-# --------------------------------------------------------------------------------------------- suites
-def chance_normalized(acc: float | None, chance: float | None) -> float | None:
-    """(acc − chance) / (1 − chance): 0 at chance, 1 when perfect; None when undefined."""
-    if acc is None or chance is None or not math.isfinite(acc) or not 0 <= chance < 1:
-        return None
-    return (acc - chance) / (1 - chance)
-
-
-def default_tasks_dir() -> Path:
-    """The `tasks/` folder next to the `bench` package, or an installed `tasks` package."""
-    import bench
-
-    here = Path(bench.__file__).resolve().parent.parent / "tasks"
-    if here.is_dir():
-        return here
-    spec = importlib.util.find_spec("tasks")
-    if spec is not None and spec.submodule_search_locations:
-        for loc in spec.submodule_search_locations:
-            if any(Path(loc).glob("**/*.yaml")):
-                return Path(loc)
-    raise BenchError(f"no task folder: {here} does not exist and no installed `tasks` package has YAML tasks")
-
-
-def task_manager(tasks_dir: Path | None = None) -> Any:
-    """lm-eval's TaskManager over our tasks only (indexing the stock tasks costs ~10 s)."""
-    from lm_eval.tasks import TaskManager
-
-    folder = Path(tasks_dir) if tasks_dir is not None else default_tasks_dir()
-    if not folder.is_dir():
-        raise BenchError(f"task folder {folder} does not exist")
-    return TaskManager(include_path=str(folder), include_defaults=False)
-
-
-def _metric_name(key: str) -> tuple[str, bool]:
-    """"acc,none" -> ("acc", False); "acc_stderr,none" -> ("acc", True); other filters stay visible:
-    "exact_match,strict-match" -> ("exact_match@strict-match", False)."""
-    metric, _, filt = key.partition(",")
-    is_se = metric.endswith("_stderr")
-    if is_se:
-        metric = metric[: -len("_stderr")]
-    if filt and filt != "none":
-        metric = f"{metric}@{filt}"
-    return metric, is_se
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None  # lm-eval writes "N/A" for stderrs it did not compute
-    return float(value)
-
-
-def _chance_of(metadata: Any) -> float | dict[str, float] | None:
-    """`metadata: {chance: 0.25}` or per metric `{chance: {acc: 0.25, acc_hop1: 0.5}}`."""
-    if not isinstance(metadata, dict):
-        return None
-    chance = metadata.get("chance")
-    if isinstance(chance, dict):
-        return {str(k): float(v) for k, v in chance.items() if _number(v) is not None}
-    return _number(chance)
-
-
-def _convert(raw: dict[str, Any], chance: float | dict[str, float] | None, n: int | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in ("alias", "name", "sample_len", "sample_count") or "," not in key:
-            continue
-        metric, is_se = _metric_name(key)
-        out[f"{metric}_stderr" if is_se else metric] = _number(value)
-    accs = [m for m in out if m.startswith("acc") and not m.endswith("_stderr")]
-    per_metric = {m: chance.get(m, chance.get("acc")) if isinstance(chance, dict) else chance for m in accs}
-    out["n"] = n
-    primary = "acc" if "acc" in accs else None
-    out["chance"] = chance if isinstance(chance, dict) or primary is None else per_metric[primary]
-    out["normalized"] = chance_normalized(out[primary], per_metric[primary]) if primary else None
-    if accs:
-        out["normalized_by_metric"] = {m: chance_normalized(out[m], per_metric[m]) for m in accs}
-    return out
-
-
-def _leaves(name: str, group_subtasks: dict[str, list[str]]) -> list[str]:
-    out = []
-    for child in group_subtasks.get(name, []):
-        out += _leaves(child, group_subtasks) if child in group_subtasks else [child]
-    return out
-
-
-def convert_results(results: dict[str, Any], group_meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """lm-eval's `simple_evaluate` output -> the record's `{"tasks": ..., "groups": ..., "versions": ...}`."""
-    group_subtasks: dict[str, list[str]] = results.get("group_subtasks") or {}
-    groups = set(results.get("groups") or {}) | set(group_subtasks)
-    configs = results.get("configs") or {}
-    n_samples = results.get("n-samples") or {}
-    tasks: dict[str, Any] = {}
-    chances: dict[str, Any] = {}
-    for name in sorted(results.get("results") or {}):
-        if name in groups:
-            continue
-        chances[name] = _chance_of((configs.get(name) or {}).get("metadata"))
-        n = (n_samples.get(name) or {}).get("effective")
-        tasks[name] = _convert(results["results"][name], chances[name], n)
-    out_groups: dict[str, Any] = {}
-    for name in sorted(groups):
-        raw = (results.get("groups") or {}).get(name) or (results.get("results") or {}).get(name) or {}
-        leaves = _leaves(name, group_subtasks)
-        chance = _chance_of((group_meta or {}).get(name))
-        if chance is None and leaves and all(isinstance(chances.get(t), float) for t in leaves) \
-                and len({chances[t] for t in leaves}) == 1:
-            chance = chances[leaves[0]]  # every subtask has the same chance level
-        n = sum(tasks[t]["n"] or 0 for t in leaves if t in tasks) if leaves else None
-        entry = _convert(raw, chance, n)
-        entry["subtasks"] = leaves
-        out_groups[name] = entry
-    return {"tasks": tasks, "groups": out_groups,
-            "versions": {k: v for k, v in sorted((results.get("versions") or {}).items())}}
-
-
-def _group_metadata(tm: Any) -> dict[str, Any]:
-    """The `metadata` block of each group's YAML (lm-eval's results do not carry it)."""
-    out: dict[str, Any] = {}
-    index = getattr(tm, "task_index", {}) or {}
-    for name in tm.all_groups:
-        cfg = getattr(index.get(name), "cfg", None)
-        if isinstance(cfg, dict) and isinstance(cfg.get("metadata"), dict):
-            out[name] = cfg["metadata"]
-    return out
-
-
-@contextlib.contextmanager
-def eval_environment() -> Iterator[None]:
-    """Offline hub (unless the user chose otherwise) and in-process bootstrap resampling (lm-eval forks a
-    pool of cpu_count workers per bootstrapped metric otherwise) while lm-eval runs; restored after."""
-    had = os.environ.get("DISABLE_MULTIPROC")
-    os.environ.setdefault("DISABLE_MULTIPROC", "1")
-    # lm-eval warns about our custom datasets and per-hop metric counts on every task build: known,
-    # documented in tasks/README.md, and noise in a run's output.
-    quiet = [logging.getLogger(name) for name in ("lm_eval", "lm-eval")]
-    levels = [lg.level for lg in quiet]
-    for lg in quiet:
-        lg.setLevel(logging.ERROR)
-    try:
-        with hub_offline():
-            yield
-    finally:
-        if had is None:
-            os.environ.pop("DISABLE_MULTIPROC", None)
-        for lg, level in zip(quiet, levels, strict=True):
-            lg.setLevel(level)
-
-
-def run_suite(lm: TemplateLM, tasks: list[str], limit: int | None = None, tasks_dir: Path | None = None,
-              seed: int = 1234, log_samples: bool = False) -> dict[str, Any]:
-    """Evaluate `lm` on our lm-eval tasks/groups; deterministic (seeded, no caches)."""
-    import lm_eval
-
-    if not tasks:
-        raise BenchError("no tasks given")
-    if limit is not None and (isinstance(limit, bool) or limit <= 0):
-        raise BenchError(f"limit must be a positive number of documents, got {limit!r}")
-    tm = task_manager(tasks_dir)
-    unknown = [t for t in tasks if t not in tm.all_tasks]
-    if unknown:
-        known = ", ".join(tm.all_tasks) or "none"
-        raise BenchError(f"unknown task or group {', '.join(map(repr, unknown))} (available: {known})")
-    t0 = time.perf_counter()
-    with eval_environment():
-        results = lm_eval.simple_evaluate(
-            model=lm, tasks=list(tasks), task_manager=tm, limit=limit, use_cache=None, cache_requests=False,
-            bootstrap_iters=BOOTSTRAP_ITERS, log_samples=log_samples, random_seed=seed,
-            numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
-    wall = time.perf_counter() - t0
-    out = convert_results(results, _group_metadata(tm))
-    out["wall_s"] = wall
-    if log_samples:
-        out["samples"] = results.get("samples")
-    return out
-
-
-# --------------------------------------------------------------------------------------------- lm-eval CLI
-@contextlib.contextmanager
-def _only_included_tasks() -> Iterator[None]:
-    """Make lm-eval's CLI build its TaskManager without the stock tasks (it has no flag for that)."""
-    import lm_eval.tasks as lm_tasks
-
-    original = lm_tasks.TaskManager
-
-    class IncludedOnly(original):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any):
-            kwargs.setdefault("include_defaults", False)
-            super().__init__(*args, **kwargs)
-
-    lm_tasks.TaskManager = IncludedOnly
-    try:
-        yield
-    finally:
-        lm_tasks.TaskManager = original
-
-
-def lm_eval_cli(argv: list[str] | None = None) -> int:
-    """lm-eval's own command line with the `bench` model registered (importing this module did that).
-
-    `argv` as for `lm_eval` without the program name (`run` may be left out, as with `lm_eval`). Added
-    defaults: `--include_path <project tasks/>` (every subcommand), and for `run` `--device auto` and
-    `--batch_size 32`. Only included tasks are indexed unless `--stock-tasks` is given.
-    Returns the exit status (a BenchError, or lm-eval's ValueError for e.g. an unknown task, prints one line
-    and gives 2).
-    """
-    from lm_eval.__main__ import cli_evaluate
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    stock = "--stock-tasks" in args
-    args = [a for a in args if a != "--stock-tasks"]
-    if args and args[0] not in ("run", "ls", "validate", "-h", "--help"):
-        args.insert(0, "run")  # lm-eval's legacy form: options without a subcommand
-    given = {a.split("=", 1)[0] for a in args if a.startswith("-")}
-    if args and args[0] in ("run", "ls", "validate") and not given & {"-h", "--help"}:
-        if "--include_path" not in given:
-            with contextlib.suppress(BenchError):
-                args += ["--include_path", str(default_tasks_dir())]
-        if args[0] == "run" and "--device" not in given:
-            args += ["--device", "auto"]
-        if args[0] == "run" and not given & {"--batch_size", "-b"}:
-            args += ["--batch_size", str(DEFAULT_BATCH_SIZE)]
-    saved = sys.argv
-    sys.argv = ["lm-eval", *args]
-    try:
-        with eval_environment(), contextlib.nullcontext() if stock else _only_included_tasks():
-            cli_evaluate()
-    except (BenchError, ValueError) as exc:  # lm-eval reports user mistakes as ValueError
-        print(f"lm-eval: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except SystemExit as exc:
-        if exc.code is None or isinstance(exc.code, int):
-            return exc.code or 0
-        print(exc.code, file=sys.stderr)
-        return 1
-    finally:
-        sys.argv = saved
-    return 0

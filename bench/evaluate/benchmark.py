@@ -16,7 +16,8 @@ import torch
 
 from bench.config import build_config
 from bench.data.corpus import load_corpus
-from bench.evaluate.adapter import BenchLM, run_suite
+from bench.evaluate.adapter import BenchLM
+from bench.evaluate.suite import run_suite
 from bench.model.schemes import build_model
 
 

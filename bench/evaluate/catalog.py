@@ -7,10 +7,13 @@ Read without lm-eval (which would import its whole registry): `!function` tags a
 from __future__ import annotations
 
 import functools
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bench.core.errors import BenchError
 
 TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"
 # The registry source that each dataset loader of tasks/initbench_data.py reads; synthetic tasks
@@ -26,12 +29,19 @@ _TagLoader.add_multi_constructor("!", lambda loader, suffix, node: loader.constr
 
 
 def tasks_dir() -> Path:
-    """The `tasks/` folder next to the `bench` package, or the installed `tasks` package."""
+    """The `tasks/` folder next to the `bench` package (a checkout, or a wheel, which installs `tasks` as
+    a package beside `bench`), else wherever an importable `tasks` package with YAML tasks lives."""
     if TASKS_DIR.is_dir():
         return TASKS_DIR
-    import tasks  # an installed wheel ships tasks/ as a package
-
-    return Path(tasks.__file__).resolve().parent
+    # find_spec, not import: it also finds a namespace package (no __init__.py, so no __file__) and
+    # runs no package code.
+    spec = importlib.util.find_spec("tasks")
+    if spec is not None and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            if any(Path(loc).glob("**/*.yaml")):
+                return Path(loc)
+    raise BenchError(f"no task folder: {TASKS_DIR} does not exist and no installed `tasks` package has "
+                     "YAML tasks")
 
 
 @functools.cache

@@ -1,6 +1,6 @@
 """Initialization as data: a registry of schemes mapping (role, shape, depth, config) to a distribution.
 
-Every scheme of DESIGN §3 is a rule `(ParamSpec, Ctx) -> Dist` over the weight-matrix roles; norm gains
+Every scheme of docs/schemes.md is a rule `(ParamSpec, Ctx) -> Dist` over the weight-matrix roles; norm gains
 start at 1 and biases at 0 under every scheme. `apply_init` draws every parameter from its own seeded
 generator (seed, parameter name), so adding a parameter never changes the draws of the others, and
 returns the per-parameter table that goes into the run record. A parameter no rule claims is an error.
@@ -99,7 +99,7 @@ class Ctx:
 
     def fan_in(self, spec: ParamSpec) -> int:
         """d_in of a weight stored (out, in); for the embeddings the recorded `embed_fan_in` switch
-        decides between the one-hot input size and d_model (the papers are ambiguous, DESIGN §2)."""
+        decides between the one-hot input size and d_model (the papers are ambiguous, docs/schemes.md)."""
         if spec.role in ("embed", "pos_embed"):
             return spec.shape[0] if self.init.embed_fan_in == "vocab" else spec.shape[1]
         return spec.shape[1]

@@ -1,4 +1,4 @@
-"""A compact decoder-only transformer in which every parameter carries a role (DESIGN §4).
+"""A compact decoder-only transformer in which every parameter carries a role (docs/model.md).
 
 Roles are the vocabulary that init schemes, run records and probes share: `embed`, `pos_embed`,
 `attn_q`, `attn_k`, `attn_v`, `attn_out`, `attn_gate`, `mlp_in`, `mlp_out`, `head`, `norm`, `bias`,
@@ -76,7 +76,7 @@ class Embedding(nn.Module):
 
 class RMSNorm(nn.Module):
     """x / sqrt(mean(x²) + ε) · g. ε is a knob: with small init the residual stream is tiny, so 1e-5
-    dominates the denominator and shrinks every normalized activation (DESIGN §2)."""
+    dominates the denominator and shrinks every normalized activation (docs/science.md)."""
 
     def __init__(self, d: int, eps: float):
         super().__init__()

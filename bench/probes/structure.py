@@ -1,8 +1,8 @@
-"""Structural probes (DESIGN §7), tracked during training so that "condense, then expand" is visible.
+"""Structural probes (docs/probes.md), tracked during training so that "condense, then expand" is visible.
 
-The measures are pure functions (tensors in, floats out); `StructureProbe` applies them to a model on a
-fixed batch and assembles a JSON-able snapshot. Scale-free measures first divide a matrix by its largest
-entry so that huge-init runs cannot overflow float32.
+The measures are pure functions (tensors in, floats out); `StructureProbe`, a training callback, applies
+them to the trained model on a fixed batch and assembles a JSON-able snapshot. Scale-free measures first
+divide a matrix by its largest entry so that huge-init runs cannot overflow float32.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from bench.config import ProbeConfig
 from bench.model.transformer import Transformer
+from bench.train.callbacks.base import Callback, TrainerView
 
 # Condensation compares rows block by block: at most this many cosines are held at once (64 MiB).
 GRAM_BLOCK_ELEMENTS = 1 << 24
@@ -127,18 +128,19 @@ def _json_clean(obj: Any) -> Any:
     return obj
 
 
-class StructureProbe:
-    """Structural snapshots of `model` on a fixed batch of input ids (B, T).
+class StructureProbe(Callback):
+    """Structural snapshots of the trained model on a fixed batch of input ids (B, T), appended to
+    `trainer.state.structure` on every due step.
 
-    On a due step the trainer calls `before_update` between the backward pass and the optimizer step, and
-    `after_update` right after the optimizer step. Both only read weights and run a no-grad float32
-    forward of the plain (uncompiled) model, so training numerics and RNG state are untouched. A snapshot
-    describes the weights *before* that step's update (step 0 = init) plus the update itself.
+    `before_update` (between the backward pass and the optimizer step) copies the weights and measures
+    attention; `after_update` measures the copied weights and the update just taken. Both only read
+    weights and run a no-grad float32 forward of the plain (uncompiled) model, so training numerics and
+    RNG state are untouched. A snapshot describes the weights *before* that step's update (step 0 = init)
+    plus the update itself.
     """
 
-    def __init__(self, model: Transformer, batch: torch.Tensor, cfg: ProbeConfig,
-                 last_step: int | None = None):
-        self.model, self.batch, self.cfg, self.last_step = model, batch, cfg, last_step
+    def __init__(self, batch: torch.Tensor, cfg: ProbeConfig, last_step: int | None = None):
+        self.batch, self.cfg, self.last_step = batch, cfg, last_step
         self._before: dict[str, torch.Tensor] = {}
         self._pending: dict[str, Any] = {}
 
@@ -147,19 +149,24 @@ class StructureProbe:
         return (self.cfg.every > 0 and step % self.cfg.every == 0) or step == self.last_step
 
     @torch.no_grad()
-    def before_update(self, step: int, loss: float, grad_norm: float) -> None:
+    def before_update(self, trainer: TrainerView, step: int, loss: float, grad_norm: float) -> None:
         """Copy the weights the optimizer is about to change and measure their attention."""
-        self._before = {spec.name: w.detach().float().clone() for spec, w in self.model.matrices()}
-        self._pending = {"step": step, "loss": loss, "grad_norm": grad_norm, **self._attention()}
+        if not self.due(step):
+            return
+        model = trainer.model
+        self._before = {spec.name: w.detach().float().clone() for spec, w in model.matrices()}
+        self._pending = {"step": step, "loss": loss, "grad_norm": grad_norm, **self._attention(model)}
 
     @torch.no_grad()
-    def after_update(self) -> dict[str, Any]:
+    def after_update(self, trainer: TrainerView, step: int) -> None:
         """Finish the snapshot begun by `before_update` (whose weights it measures) with the update ratios
-        of the step just taken; returns it as a JSON-able dict."""
+        of the step just taken, and append it as a JSON-able dict."""
+        if not self.due(step):
+            return
         per_matrix: dict[str, dict[str, float]] = {}
         by_role: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in MATRIX_MEASURES}
         snap = self._pending
-        for spec, w in self.model.matrices():
+        for spec, w in trainer.model.matrices():
             before = self._before[spec.name]
             values = {"effective_rank": effective_rank(before),
                       "condensation": condensation(before, self.cfg.condensation_threshold),
@@ -173,11 +180,11 @@ class StructureProbe:
             snap[measure] = {role: statistics.fmean(v) for role, v in roles.items()}
         snap["matrices"] = per_matrix
         self._before, self._pending = {}, {}
-        return _json_clean(snap)
+        trainer.state.structure.append(_json_clean(snap))
 
-    def _attention(self) -> dict[str, Any]:
+    def _attention(self, model: Transformer) -> dict[str, Any]:
         with torch.autocast(self.batch.device.type, enabled=False):
-            layers = self.model.attention_probs(
+            layers = model.attention_probs(
                 self.batch, lambda p: (sink_mass(p), causal_average_distance(p)))
         sinks, distances = [s for s, _ in layers], [d for _, d in layers]
         return {"sink_mass": statistics.fmean(sinks), "sink_mass_by_layer": sinks,

@@ -1,4 +1,4 @@
-"""The token-level probe (DESIGN §7): a model's validation loss split into buckets that the data fixes.
+"""The token-level probe (docs/probes.md): a model's validation loss split into buckets that the data fixes.
 
 Reference n-gram statistics are fitted once per token cache, on the training tokens of all its sources,
 and cached beside it (`<cache>/ngrams/<token-cache-entry>-n<ngram_max>`). Every scored validation token

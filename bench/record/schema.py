@@ -1,74 +1,204 @@
-"""The run record (DESIGN §1): one JSON file per run that every later tool reads.
+"""The run record: one `record.json` per run, written by the run stage and read by every later stage
+(evaluation updates, probes, sweeps, leaderboards). docs/record.md documents every key.
 
-Contract keys are never renamed, only extended: status, run_id, config, env, init.params, train, eval,
-groups, probes.
+The types below are the one definition of its shape: writers build these dicts and readers index them
+by these keys. They describe the JSON on disk, which stays a plain dict (a TypedDict costs nothing at run
+time), so every committed record keeps loading. Contract keys are extended, never renamed.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import platform
-import subprocess
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
-import torch
+from bench.core.errors import BenchError
+from bench.core.files import write_json
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RECORD_VERSION = 1
+RECORD_FILE = "record.json"
 # The token probe's buckets (probes.tokens.buckets), in the order tables and figures show them.
 BUCKETS = ("trivial", "local", "context_constrained", "open")
+Status = Literal["ok", "diverged"]
 
 
-def attach_scores(record: dict[str, Any], results: dict[str, Any]) -> None:
+class Env(TypedDict):
+    """What produced the run: versions, git state, device (`record.env`)."""
+
+    python: str
+    torch: str
+    lm_eval: str | None
+    numpy: str | None
+    initbench: str | None
+    git_hash: str
+    git_dirty: bool | None
+    device: str
+    device_name: str
+    threads: int
+    platform: str
+
+
+class ModelInfo(TypedDict):
+    n_params: int
+    n_params_non_embedding: int
+    flops_per_token: float
+
+
+class InitParam(TypedDict):
+    """One parameter's draw at step 0 (`record.init.params[i]`; for WeSaR, of the effective α·W)."""
+
+    name: str
+    role: str
+    shape: list[int]
+    layer: int | None  # block index; None outside the blocks
+    dist: str
+    std_expected: float | None
+    std_measured: float
+    mean_measured: float
+
+
+class InitInfo(TypedDict):
+    method: str
+    seed: int
+    params: list[InitParam]
+
+
+class TrainInfo(TypedDict):
+    """Training outcome (`record.train`). Losses are nats per token; None when not finite."""
+
+    steps: int
+    tokens: int
+    final_loss: float | None
+    best_val_loss: float | None
+    val_loss_by_source: dict[str, float]
+    val_curve: list[dict[str, float]]  # {"step", "loss", "loss/<source>"...} per validation
+    eval_curve: list[dict[str, Any]]  # {"step", <task>: TaskScores...} per periodic evaluation
+    wall_s: float
+    tokens_per_s: float
+    mfu: float | None
+    peak_flops: float | None
+    peak_source: str
+    spikes: int
+    spike_steps: list[int]
+    spike_rule: str
+
+
+class TaskScores(TypedDict, total=False):
+    """One lm-eval task's scores (`record.eval[task]`): every metric `m` of the task as `m` and
+    `m_stderr`, plus these bookkeeping keys."""
+
+    n: int | None  # documents scored
+    chance: float | None
+    normalized: float | None  # (acc - chance) / (1 - chance) of the task's main accuracy
+    normalized_by_metric: dict[str, float | None]
+
+
+class GroupScores(TypedDict, total=False):
+    """A group's aggregate (`record.groups[group]`): aggregated metrics plus these keys."""
+
+    n: int | None
+    chance: float | None
+    normalized: float | None
+    subtasks: list[str]
+
+
+class BucketLoss(TypedDict):
+    tokens: int
+    mean_loss: float | None
+
+
+class Bucket(BucketLoss):
+    by_source: dict[str, BucketLoss]
+
+
+class SourceLoss(BucketLoss):
+    synthetic: bool  # a generator's source: its answer tokens are context-constrained by construction
+
+
+class TokenProbe(TypedDict, total=False):
+    """The token-level probe (`record.probes.tokens`; empty when it did not run)."""
+
+    rule: str
+    reference: dict[str, Any]  # the n-gram reference: order, training tokens, cache entry
+    buckets: dict[str, Bucket]  # keyed by BUCKETS
+    sources: dict[str, SourceLoss]  # every scored token of each source
+
+
+class StructureProbe(TypedDict):
+    """Structural snapshots (`record.probes.structure`): one dict of measurements per probed step."""
+
+    every: int
+    series: list[dict[str, Any]]
+
+
+class Probes(TypedDict):
+    tokens: TokenProbe
+    structure: StructureProbe
+
+
+class LrSearch(TypedDict):
+    grid: list[float]
+    chosen: float | None
+    by: str
+    selected: bool
+
+
+class SweepInfo(TypedDict):
+    """Added by `bench sweep` (`record.sweep`): the sweep's name, the scheme label, the LR search."""
+
+    name: str
+    label: str
+    lr_search: LrSearch | None
+
+
+class Evaluation(TypedDict, total=False):
+    """How the scores were obtained (`record.evaluation`): task versions and wall time."""
+
+    versions: dict[str, Any]
+    wall_s: float
+
+
+class RunRecord(TypedDict, total=False):
+    """`record.json`. Every run has the keys up to `probes`; `diverged_step` only when diverged,
+    `evaluation` once scored, `sweep` once a sweep annotated it."""
+
+    record_version: int
+    status: Status
+    run_id: str
+    config: dict[str, Any]  # the full effective config: bench.config.Config.to_dict()
+    env: Env
+    data: dict[str, Any]  # corpus, vocab, sequence length and the data provenance of bench.data
+    model: ModelInfo
+    init: InitInfo
+    train: TrainInfo
+    eval: dict[str, TaskScores]
+    groups: dict[str, GroupScores]
+    probes: Probes
+    diverged_step: int
+    evaluation: Evaluation
+    sweep: SweepInfo
+
+
+def read_record(path: Path) -> RunRecord:
+    """A record from disk; a missing or unparsable file is a one-line user error."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"{path} is missing or not valid JSON ({type(exc).__name__}): "
+                         "not a finished run") from None
+    if not isinstance(record, dict):
+        raise BenchError(f"{path} is not a run record (expected a JSON object)")
+    return record  # type: ignore[return-value]  # shape checks are the reader's (report.records)
+
+
+def write_record(path: Path, record: RunRecord) -> None:
+    """Atomically, so a reader or a crash never sees half a record."""
+    write_json(path, record)
+
+
+def attach_scores(record: RunRecord, results: dict[str, Any]) -> None:
     """Put `run_suite` results into a record: `eval` (per task), `groups`, and `evaluation` (the rest:
     wall time, task versions)."""
     record["eval"], record["groups"] = results["tasks"], results["groups"]
-    record["evaluation"] = {k: v for k, v in results.items() if k not in ("tasks", "groups")}
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def git_state(root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """Commit hash of the code that ran, and whether the tree had uncommitted changes."""
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return out.stdout.strip() if out.returncode == 0 else None
-
-    head = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no") if head else None
-    return {"git_hash": head or "unknown", "git_dirty": bool(status) if status is not None else None}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
-
-
-def env_info(device: torch.device) -> dict[str, Any]:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "lm_eval": _version("lm_eval"),
-        "numpy": _version("numpy"),
-        "initbench": _version("initbench"),
-        **git_state(),
-        "device": str(device),
-        "device_name": name,
-        "threads": torch.get_num_threads(),
-        "platform": platform.platform(),
-    }
+    record["evaluation"] = {k: v for k, v in results.items()  # type: ignore[typeddict-item]
+                            if k not in ("tasks", "groups")}

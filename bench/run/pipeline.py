@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from bench.config import Config, config_from_dict
+from bench.config import Config, config_diff, config_from_dict
 from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.files import write_json
@@ -26,12 +26,20 @@ from bench.data.corpus import Corpus, load_corpus
 from bench.evaluate.catalog import eval_sources
 from bench.model import schemes as inits
 from bench.model.transformer import Transformer
+from bench.probes.structure import StructureProbe
 from bench.probes.token_buckets import token_probe
-from bench.record.schema import RECORD_VERSION, attach_scores, env_info
+from bench.record.env import env_info
+from bench.record.schema import RECORD_VERSION, attach_scores
 from bench.run.figures import run_figures
 from bench.train.artifacts import export_model, load_run
+from bench.train.callbacks.base import Callback, TrainerView
+from bench.train.callbacks.checkpointer import Checkpointer
+from bench.train.callbacks.metrics import MetricsLogger
+from bench.train.callbacks.spikes import SpikeDetector
+from bench.train.callbacks.validation import ValidationLoss
+from bench.train.checkpoint import CHECKPOINT_FILE, TrainState, load_checkpoint
 from bench.train.speed import device_peak, mfu
-from bench.train.trainer import Trainer, TrainState, load_checkpoint
+from bench.train.trainer import Trainer
 
 # Keys that may differ between a checkpoint and the command that resumes it.
 RESUMABLE_CHANGES = {"train.device"}
@@ -43,20 +51,6 @@ def default_run_id(cfg: Config) -> str:
     knob = {"gamma": f"-g{i.gamma:g}" if i.gamma is not None else "", "wesar": f"-{i.backbone}",
             "normal": f"-s{i.sigma:g}", "megatron": f"-s{i.sigma:g}"}.get(i.method, "")
     return f"{i.method}{knob}-{cfg.preset}-seed{i.seed}-{cfg.digest()}"
-
-
-def config_diff(a: Config, b: Config) -> list[str]:
-    def flat(cfg: Config) -> dict[str, Any]:
-        out = {}
-        for key, value in cfg.to_dict().items():
-            if isinstance(value, dict):
-                out.update({f"{key}.{k}": v for k, v in value.items()})
-            else:
-                out[key] = value
-        return out
-
-    fa, fb = flat(a), flat(b)
-    return sorted(k for k in fa if fa[k] != fb.get(k))
 
 
 @dataclass
@@ -95,7 +89,7 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
         raise BenchError(f"run directory {run_dir} exists and is not a directory")
     ckpt = None
     if resume is not None:
-        ckpt_path = ckpt_path or run_dir / "last.pt"
+        ckpt_path = ckpt_path or run_dir / CHECKPOINT_FILE
         ckpt = load_checkpoint(ckpt_path)
     elif run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
         what = "a finished run" if (run_dir / "record.json").exists() else "an interrupted run"
@@ -127,11 +121,7 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
     if p.checkpoint is None and p.run_dir.exists():
         shutil.rmtree(p.run_dir)  # --overwrite: checked in plan()
     p.run_dir.mkdir(parents=True, exist_ok=True)
-    on_eval = None
-    if cfg.eval.enabled and cfg.eval.every:
-        def on_eval(m: Transformer) -> dict[str, Any]:
-            return score(m, p, cfg.eval.every_tasks)["tasks"]
-    trainer = Trainer(cfg, model, p.corpus, p.run_dir, p.device, progress=progress, on_eval=on_eval)
+    trainer = build_trainer(p, progress)
     init_path = p.run_dir / "init.json"
     if p.checkpoint is not None:
         trainer.restore(p.checkpoint)
@@ -155,6 +145,35 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
     if cfg.probe.plots:
         run_figures(p.run_dir, record)
     return record
+
+
+class DownstreamEval(Callback):
+    """lm-eval scores of `eval.every_tasks` every `eval.every` steps, into `state.eval_curve`. A callback
+    of the run stage, so that training never imports the evaluate stage."""
+
+    def __init__(self, p: RunPlan):
+        self.run_plan = p
+
+    def on_step_end(self, trainer: TrainerView, step: int, loss: float, grad_norm: float) -> None:
+        s, e = trainer.state, self.run_plan.cfg.eval
+        if s.step % e.every == 0:
+            trainer.model.eval()
+            scores = score(trainer.model, self.run_plan, e.every_tasks)["tasks"]
+            trainer.model.train()
+            s.eval_curve.append({"step": s.step, **scores})
+
+
+def build_trainer(p: RunPlan, progress: bool = True) -> Trainer:
+    """The shared training core with this run's callbacks: spike detection, metrics, validation loss and
+    checkpoints always; the structure probe when `probe.every` > 0; lm-eval scoring when `eval.every` > 0."""
+    cfg = p.cfg
+    callbacks: list[Callback] = [SpikeDetector(), MetricsLogger(progress), ValidationLoss(), Checkpointer()]
+    if cfg.probe.every > 0:
+        batch = next(iter(p.corpus.val.values())).inputs[:cfg.probe.batch_size].to(p.device)
+        callbacks.append(StructureProbe(batch, cfg.probe, last_step=cfg.train.max_steps - 1))
+    if cfg.eval.enabled and cfg.eval.every:
+        callbacks.append(DownstreamEval(p))
+    return Trainer(cfg, p.model, p.corpus, p.run_dir, p.device, callbacks)
 
 
 def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> dict[str, Any]:
@@ -184,7 +203,8 @@ def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> 
 def score(model: Transformer, p: RunPlan, tasks: list[str]) -> dict[str, Any]:
     """lm-eval scores of `model` on `tasks` (the evaluate stage; imported here so that training alone
     never pays for importing lm-eval)."""
-    from bench.evaluate.adapter import BenchLM, run_suite
+    from bench.evaluate.adapter import BenchLM
+    from bench.evaluate.suite import run_suite
 
     e = p.cfg.eval
     lm = BenchLM.from_model(model, p.corpus.vocab, device=str(p.device), batch_size=e.batch_size,

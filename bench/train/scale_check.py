@@ -86,13 +86,12 @@ def check_scheme(cfg: Config, corpus: Corpus, widths: list[int], steps: int) -> 
         c.model.n_heads = max(1, width // head_dim)
         c.model.vocab_size = c.model.vocab_size or corpus.vocab_size
         model, _ = build_model(c.model, c.init)
-        trainer = Trainer(c, model, corpus, run_dir=None, device=torch.device("cpu"), progress=False)
+        trainer = Trainer(c, model, corpus, run_dir=None, device=torch.device("cpu"))
         probe = corpus.val[next(iter(corpus.val))].inputs[:64]
         before = activation_rms(model, probe)
         loss = math.nan
-        for _ in range(steps):
-            loss, _ = trainer.step()
-            trainer.state.step += 1
+        for step in range(steps):
+            loss, _ = trainer.update(step)
         after = activation_rms(model, probe)
         for role in before:
             rows.append(ScaleRow(c.init.method, width, role, before[role], after.get(role, math.nan)))

@@ -1,4 +1,4 @@
-"""Throughput accounting: model FLOPs utilization against a per-device peak (DESIGN §9)."""
+"""Throughput accounting: model FLOPs utilization against a per-device peak (docs/training.md)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,9 @@ import sys
 import pytest
 from tinyconfig import TINY_FLAGS
 
+from bench.cli.main import build_parser
+from bench.cli.run import run_config
+from bench.core.files import write_json
 from bench.model.schemes import SCHEMES
 
 CONTRACT = {"status", "run_id", "config", "env", "init", "train", "eval", "groups", "probes"}
@@ -127,3 +130,43 @@ def test_resume_with_a_changed_config_is_refused(tmp_path, cli):
     assert code == 2 and "optim.lr" in err
     code, stdout, _ = cli(*base, "--resume")
     assert code == 0 and "steps 4" in stdout
+
+
+def run_args(*argv):
+    return build_parser().parse_args(["run", *map(str, argv)])
+
+
+def test_run_config_json_round_trip(tmp_path, cli):
+    """`run --config X.json` trains the Config the TOML/flags command would: same config, same record."""
+    toml = tmp_path / "x.toml"
+    toml.write_text('[init]\nmethod = "gamma"\ngamma = 0.75\n[eval]\nenabled = false\n')
+    flags = ["--config", toml, "--max-steps", "4", "--eval-limit", "50", "--set=probe.tokens=false",
+             "--set=probe.plots=false", *TINY_FLAGS]
+    cfg = run_config(run_args(*flags))
+    saved = tmp_path / "x.config.json"
+    write_json(saved, cfg.to_dict())
+    assert run_config(run_args("--config", saved)) == cfg
+    lr = ["--lr", "0.5"]  # flags apply on top of a JSON config as on top of a TOML one
+    assert run_config(run_args("--config", saved, *lr)) == run_config(run_args(*flags, *lr))
+
+    out = tmp_path / "runs"
+    assert cli("run", *flags, "--out", out, "--run-id", "flags", "--no-progress")[0] == 0
+    assert cli("run", "--config", saved, "--out", out, "--run-id", "json", "--no-progress")[0] == 0
+    a, b = (json.loads((out / name / "record.json").read_text()) for name in ("flags", "json"))
+    assert a["config"] == b["config"] and a["config"]["model"]["vocab_size"] > 0
+    timing = {"wall_s", "tokens_per_s", "mfu"}
+    same = {k for k in a if k not in {"run_id", "env", "train"}}
+    assert {k: a[k] for k in same} == {k: b[k] for k in same}
+    assert {k: v for k, v in a["train"].items() if k not in timing} == \
+        {k: v for k, v in b["train"].items() if k not in timing}
+
+
+def test_bad_json_config_is_one_line_exit_2(tmp_path, cli):
+    path = tmp_path / "bad.json"
+    path.write_text('{"preset": "nano", "model": {"d_model": 64}}')
+    code, _, err = cli("run", "--config", path, "--out", tmp_path / "runs")
+    assert code == 2 and "lacks" in err and err.count("\n") == 1
+    write_json(path, run_config(run_args()).to_dict())
+    code, _, err = cli("run", "--config", path, "--preset", "micro", "--out", tmp_path / "runs")
+    assert code == 2 and "conflicts" in err and err.count("\n") == 1
+    assert not (tmp_path / "runs").exists()

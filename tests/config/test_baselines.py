@@ -38,6 +38,6 @@ def test_baseline_builds_and_trains_one_step(path, tmp_path):
     cfg.model.vocab_size = corpus.vocab_size
     model, table = build_model(cfg.model, cfg.init)
     assert table and all(math.isfinite(row["std_measured"]) for row in table)
-    trainer = Trainer(cfg, model, corpus, run_dir=None, device=torch.device("cpu"), progress=False)
-    loss, grad_norm = trainer.step()
+    trainer = Trainer(cfg, model, corpus, run_dir=None, device=torch.device("cpu"))
+    loss, grad_norm = trainer.update(0)
     assert math.isfinite(loss) and math.isfinite(grad_norm)

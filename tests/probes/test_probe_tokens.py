@@ -1,4 +1,4 @@
-"""The token-level probe: reference n-grams, bucket labels, and per-bucket losses (DESIGN §7)."""
+"""The token-level probe: reference n-grams, bucket labels, and per-bucket losses (docs/probes.md)."""
 
 import itertools
 import json

@@ -1,12 +1,16 @@
 import json
+import subprocess
+import sys
+from types import SimpleNamespace
 
 import pytest
 from tinyconfig import TINY_FLAGS
 
 from bench.cli.main import build_parser
+from bench.cli.run import run_config
 from bench.core.errors import BenchError
 from bench.core.files import write_json
-from bench.sweep import runner as sweep
+from bench.sweep import execute, grid, lr_search
 
 # Tiny runs without probes: each real child trains for a second or two.
 FAST = [*TINY_FLAGS, "--set=probe.every=0", "--set=probe.tokens=false", "--set=probe.plots=false",
@@ -16,7 +20,7 @@ TIMING = {"wall_s", "tokens_per_s", "mfu", "peak_flops", "peak_source"}
 
 
 def planned(*argv):
-    return sweep.build_sweep(build_parser().parse_args(["sweep", *map(str, argv)]))
+    return execute.build_sweep(build_parser().parse_args(["sweep", *map(str, argv)]))
 
 
 def records(out):
@@ -30,7 +34,7 @@ def fake_child(fail=(), diverge=(), loss=lambda run: 2.0):
     def run_child(run, out, threads):
         calls.append(run.id)
         if run.id in fail:
-            sweep.log_path(out, run).write_text("training...\nerror: injected failure\n")
+            execute.log_path(out, run).write_text("training...\nerror: injected failure\n")
             return 3
         write_json(out / run.id / "record.json", {
             "status": "diverged" if run.id in diverge else "ok", "run_id": run.id,
@@ -40,17 +44,17 @@ def fake_child(fail=(), diverge=(), loss=lambda run: 2.0):
 
 
 def test_ranges_are_inclusive_and_float_safe():
-    assert sweep.parse_range("0.3:1.2:0.1", "--gamma") == [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2]
-    assert sweep.parse_range("2:4:1", "x") == [2, 3, 4] and sweep.parse_range("0.5", "x") is None
-    assert sweep.parse_range("0:1:0.4", "x") == [0.0, 0.4, 0.8]
-    assert sweep.numbers("1e-3, 3e-3", "--lrs") == [1e-3, 3e-3]
-    assert sweep.grid_axis("model.n_layers=2:4:1") == ("model.n_layers", ["2", "3", "4"])
-    assert sweep.grid_axis("model.norm_eps=1e-5,1e-12") == ("model.norm_eps", ["1e-5", "1e-12"])
+    assert grid.parse_range("0.3:1.2:0.1", "--gamma") == [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2]
+    assert grid.parse_range("2:4:1", "x") == [2, 3, 4] and grid.parse_range("0.5", "x") is None
+    assert grid.parse_range("0:1:0.4", "x") == [0.0, 0.4, 0.8]
+    assert grid.numbers("1e-3, 3e-3", "--lrs") == [1e-3, 3e-3]
+    assert grid.grid_axis("model.n_layers=2:4:1") == ("model.n_layers", ["2", "3", "4"])
+    assert grid.grid_axis("model.norm_eps=1e-5,1e-12") == ("model.norm_eps", ["1e-5", "1e-12"])
     for text in ("1.2:0.3:0.1", "0:1:0", "a:b:c", "1:2", "0:inf:1"):
         with pytest.raises(BenchError):
-            sweep.numbers(text, "--gamma")
+            grid.numbers(text, "--gamma")
     with pytest.raises(BenchError, match="distinct"):
-        sweep.numbers("0.5,0.5", "--gamma")
+        grid.numbers("0.5,0.5", "--gamma")
 
 
 def test_grid_expands_into_readable_ids_and_configs():
@@ -82,10 +86,10 @@ def test_choose_lr_takes_the_lowest_validation_loss_of_finished_runs():
     def rec(loss, status="ok"):
         return {"status": status, "train": {"best_val_loss": loss}}
 
-    assert sweep.choose_lr({1e-3: rec(2.0), 3e-3: rec(1.5), 1e-2: rec(0.5, "diverged"), 3e-2: None,
-                            1e-1: rec(None)}) == 3e-3
-    assert sweep.choose_lr({1e-3: rec(1.0), 1e-4: rec(1.0)}) == 1e-4
-    assert sweep.choose_lr({1e-3: rec(0.1, "diverged"), 1e-2: None}) is None
+    assert lr_search.choose_lr({1e-3: rec(2.0), 3e-3: rec(1.5), 1e-2: rec(0.5, "diverged"), 3e-2: None,
+                                1e-1: rec(None)}) == 3e-3
+    assert lr_search.choose_lr({1e-3: rec(1.0), 1e-4: rec(1.0)}) == 1e-4
+    assert lr_search.choose_lr({1e-3: rec(0.1, "diverged"), 1e-2: None}) is None
 
 
 def test_a_failing_run_never_stops_the_sweep_and_a_rerun_resumes(tmp_path, cli, monkeypatch):
@@ -93,7 +97,7 @@ def test_a_failing_run_never_stops_the_sweep_and_a_rerun_resumes(tmp_path, cli, 
     argv = ["sweep", "--methods", "normal,zero", "--seeds", "2", "--jobs", "2", "--out", out, "--name", "t",
             *TINY_FLAGS]
     child, calls = fake_child(fail={"normal-nano-seed1"}, diverge={"zero-nano-seed0"})
-    monkeypatch.setattr(sweep, "run_child", child)
+    monkeypatch.setattr(execute, "run_child", child)
     code, stdout, err = cli(*argv)
     assert code == 1 and sorted(calls) == ["normal-nano-seed0", "normal-nano-seed1", "zero-nano-seed0",
                                            "zero-nano-seed1"]
@@ -109,7 +113,7 @@ def test_a_failing_run_never_stops_the_sweep_and_a_rerun_resumes(tmp_path, cli, 
 
     # The rerun executes only the failed run, then nothing at all; finished records stay byte-identical.
     child, calls = fake_child()
-    monkeypatch.setattr(sweep, "run_child", child)
+    monkeypatch.setattr(execute, "run_child", child)
     before = records(out)
     code, stdout, err = cli(*argv)
     assert code == 0 and calls == ["normal-nano-seed1"] and "skipped 3" in stdout
@@ -122,7 +126,7 @@ def test_a_failing_run_never_stops_the_sweep_and_a_rerun_resumes(tmp_path, cli, 
 
 def test_a_finished_run_of_another_config_is_refused(tmp_path, cli, monkeypatch):
     out = tmp_path / "runs"
-    monkeypatch.setattr(sweep, "run_child", fake_child()[0])
+    monkeypatch.setattr(execute, "run_child", fake_child()[0])
     assert cli("sweep", "--methods", "normal", "--out", out, *TINY_FLAGS)[0] == 0
     code, _, err = cli("sweep", "--methods", "normal", "--out", out, "--max-steps", "7", *TINY_FLAGS)
     assert code == 2 and "different train.max_steps" in err and err.count("\n") == 1
@@ -132,7 +136,7 @@ def test_lr_search_runs_the_other_seeds_at_the_best_lr(tmp_path, cli, monkeypatc
     out = tmp_path / "runs"
     losses = {1e-3: 3.0, 3e-3: 2.0, 1e-2: 1.0}
     child, calls = fake_child(diverge={"normal-nano-seed0-lr0.01"}, loss=lambda run: losses[run.lr])
-    monkeypatch.setattr(sweep, "run_child", child)
+    monkeypatch.setattr(execute, "run_child", child)
     argv = ["sweep", "--methods", "normal", "--lrs", "1e-3,3e-3,1e-2", "--seeds", "3", "--out", out,
             "--name", "lr", *TINY_FLAGS]
     code, stdout, _ = cli(*argv)
@@ -152,11 +156,11 @@ def test_lr_search_runs_the_other_seeds_at_the_best_lr(tmp_path, cli, monkeypatc
 
 def test_child_command_resumes_a_checkpoint_and_restarts_leftovers(tmp_path):
     (run,) = planned("--methods", "normal", *TINY_FLAGS).candidates
-    assert sweep.child_command(run, tmp_path)[-1] == "--no-progress"
+    assert execute.child_command(run, tmp_path)[-1] == "--no-progress"
     (tmp_path / run.id).mkdir()
-    assert sweep.child_command(run, tmp_path)[-1] == "--overwrite"
+    assert execute.child_command(run, tmp_path)[-1] == "--overwrite"
     (tmp_path / run.id / "last.pt").write_bytes(b"")
-    assert sweep.child_command(run, tmp_path)[-1] == "--resume"
+    assert execute.child_command(run, tmp_path)[-1] == "--resume"
 
 
 BAD = {
@@ -229,3 +233,70 @@ def test_end_to_end_lr_search_and_a_failing_child(tmp_path, cli):
     assert second["config"]["optim"]["lr"] == best and second["config"]["init"]["seed"] == 1
     assert second["sweep"]["lr_search"] == {"grid": [1e-4, 1e-2], "chosen": best, "by": "best_val_loss",
                                             "selected": True}
+
+
+def test_run_id_part_keeps_the_committed_rule():
+    assert grid.run_id_part("1e-5") == "1e-5" and grid.run_id_part("+0.5") == "+0.5"
+    assert grid.run_id_part("['norm', 'bias']") == "__norm____bias__"
+
+
+def test_args_in_the_manifest_rebuild_the_planned_config():
+    """Each run's `args` (sweep.json) is the equivalent `run` command: it builds the very Config the sweep
+    plans, whatever mix of baselines, γ, --grid, --set and pass-through flags made it."""
+    s = planned("--baselines", "baselines/megatron.toml", "--methods", "gamma,zero", "--gamma", "0.5,1.0",
+                "--grid", "model.norm_eps=1e-5,1e-12", "--grid", "optim.no_decay_roles=['norm'],[]",
+                "--seed-list", "3,5", "--lrs", "1e-3,1e-2", "--preset", "nano", "--max-steps", "7",
+                "--eval-tasks", "anchor_seen, deduction", "--eval-limit", "9", "--device", "cpu", *TINY_FLAGS)
+    assert len(s.candidates) == 4 * 2 * 2 * 2 * 2
+    for run in s.candidates:
+        assert run_config(build_parser().parse_args(["run", *run.argv])) == run.cfg
+    cfg = s.candidates[-1].cfg
+    assert cfg.eval.tasks == ["anchor_seen", "deduction"] and cfg.eval.limit == 9 and cfg.train.max_steps == 7
+    assert cfg.optim.no_decay_roles == [] and cfg.optim.lr == 1e-2 and cfg.init.seed == 5
+
+
+def test_each_child_trains_its_planned_config_from_a_file(tmp_path, cli, monkeypatch):
+    """The child command is `run --config <out>/<run-id>.config.json` plus output options; that file holds
+    the planned Config whole (vocab_size 0, "from the data", included), beside the log."""
+    out = tmp_path / "runs"
+    argv = ["--methods", "gamma", "--gamma", "0.5,1.0", "--grid", "model.vocab_size=0,300", "--out", out,
+            *TINY_FLAGS]
+    plan = {r.id: r for r in planned(*argv).candidates}
+    seen = {}
+
+    def child(command, stdout, stderr, env, check):
+        assert command[:4] == [sys.executable, "-m", "bench", "run"] and env["OMP_NUM_THREADS"]
+        args = build_parser().parse_args(command[3:])
+        run = plan[args.run_id]
+        assert args.config == out / f"{run.id}.config.json" and args.out == out and args.no_progress
+        cfg = run_config(args)
+        assert cfg == run.cfg and command[4:] == ["--config", str(args.config), "--out", str(out),
+                                                  "--run-id", run.id, "--no-progress"]
+        seen[run.id] = cfg
+        write_json(out / run.id / "record.json", {"status": "ok", "config": cfg.to_dict(),
+                                                  "train": {"best_val_loss": 1.0}})
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(execute, "subprocess", SimpleNamespace(run=child, STDOUT=subprocess.STDOUT))
+    monkeypatch.setattr(execute, "prepare_data", lambda runs: None)
+    code, stdout, _ = cli("sweep", *argv)
+    assert code == 0 and "ok 4 |" in stdout and set(seen) == set(plan)
+    assert {cfg.model.vocab_size for cfg in seen.values()} == {0, 300}
+    manifest = json.loads((out / "sweep.json").read_text())
+    for entry in manifest["runs"]:
+        assert entry["config"] == f"{entry['id']}.config.json" and (out / entry["config"]).is_file()
+        assert json.loads((out / entry["config"]).read_text()) == plan[entry["id"]].cfg.to_dict()
+
+
+def test_a_json_child_config_keeps_eval_limit_none(tmp_path, monkeypatch):
+    """eval.limit None (every document) survives the config file the child reads."""
+    (run,) = planned("--methods", "normal", *TINY_FLAGS).candidates
+    run.cfg.eval.limit = None  # TOML has no null: a TOML file would drop it and the child get 200
+
+    def exit_5(command, **_):
+        return subprocess.CompletedProcess(command, 5)
+
+    monkeypatch.setattr(execute, "subprocess", SimpleNamespace(run=exit_5, STDOUT=subprocess.STDOUT))
+    assert execute.run_child(run, tmp_path, 1) == 5
+    args = build_parser().parse_args(execute.child_command(run, tmp_path)[3:])
+    assert run_config(args) == run.cfg and run_config(args).eval.limit is None

@@ -9,7 +9,9 @@ from tinyconfig import tiny_config
 from bench.config import OptimConfig
 from bench.model.schemes import build_model
 from bench.run.pipeline import execute, plan
-from bench.train.trainer import Trainer, lr_at, make_optimizer
+from bench.train.callbacks.spikes import SpikeDetector
+from bench.train.schedule import lr_at, make_optimizer
+from bench.train.trainer import Trainer
 
 
 def run(cfg, tmp_path, run_id="r", **kw):
@@ -104,15 +106,14 @@ def test_spike_detector_flags_the_two_spikes_of_a_synthetic_curve():
                       probe={"every": 0})
     cfg.model.vocab_size = 64
     model, _ = build_model(cfg.model, cfg.init)
-    trainer = Trainer(cfg, model, None, None, torch.device("cpu"), progress=False)  # never reads data here
+    trainer = Trainer(cfg, model, None, None, torch.device("cpu"))  # never reads data here
+    detector = SpikeDetector()
     curve = [2.0 + 0.1 * math.sin(i) for i in range(60)]  # running median ≈ 2, spike threshold ≈ 3
     curve[2] = 9.0  # during warmup: not a spike
     curve[30], curve[45] = 3.5, 4.0  # the two spikes
     curve[50] = 2.9  # high, but under 1.5 × the median
-    spikes = []
     for step, loss in enumerate(curve):
-        trainer.state.step = step
-        if trainer._spike(loss):
-            spikes.append(step)
-    assert spikes == [30, 45]
+        trainer.state.step = step + 1  # as in Trainer.run: step `step` has been counted
+        detector.on_step_end(trainer, step, loss, grad_norm=1.0)
+    assert trainer.state.spikes == [30, 45]
     assert len(trainer.state.recent_losses) == 20

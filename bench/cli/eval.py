@@ -1,0 +1,83 @@
+"""`python -m bench eval`: score finished runs with lm-eval tasks, or benchmark the adapter."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.config import names
+from bench.core.errors import BenchError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="score finished runs with lm-eval tasks, or benchmark the adapter",
+                       description="Score the final model of each run directory on lm-eval tasks or groups "
+                       "(tasks/: initbench_default, initbench_synthetic, initbench_reasoning, "
+                       "initbench_knowledge, initbench_ppl, or single tasks). With --benchmark: measure the "
+                       "adapter's requests/s per preset and the share of time outside the model forward.")
+    p.add_argument("runs", nargs="*", type=Path, metavar="RUN_DIR", help="run directories (with model.pt)")
+    p.add_argument("--tasks", default="initbench_default",
+                   help="comma-separated tasks/groups (default %(default)s)")
+    p.add_argument("--limit", type=int, default=200, help="documents per task (default %(default)s; 0 = all)")
+    p.add_argument("--batch-size", type=int, default=64, help="rows per forward pass (default %(default)s)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--seed", type=int, default=1234, help="lm-eval seeds (default %(default)s)")
+    p.add_argument("--update-record", action="store_true",
+                   help="write the scores into each run's record.json (eval, groups), atomically")
+    p.add_argument("--benchmark", action="store_true", help="time the adapter instead of scoring runs")
+    p.add_argument("--presets", default="nano,small",
+                   help="--benchmark: presets to time (default %(default)s)")
+    p.set_defaults(func=cmd)
+
+
+def eval_rows(results: dict[str, Any]) -> list[list[Any]]:
+    rows = []
+    for name, metrics in {**results["tasks"], **results["groups"]}.items():
+        for metric, value in metrics.items():
+            if metric in ("n", "chance", "normalized", "normalized_by_metric", "subtasks", "alias") or \
+                    metric.endswith("_stderr") or not isinstance(value, (int, float)):
+                continue
+            norm = (metrics.get("normalized_by_metric") or {}).get(metric)
+            rows.append([name, metric, value, metrics.get(f"{metric}_stderr"), metrics.get("chance"), norm,
+                         metrics.get("n")])
+    return rows
+
+
+def cmd(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    tasks = names(args.tasks)
+    limit = args.limit or None
+    if args.limit < 0:
+        raise BenchError("--limit must be >= 0 (0 = all documents)")
+    if args.benchmark:
+        from bench.evaluate.benchmark import benchmark
+
+        presets = names(args.presets)
+        results = benchmark(presets, tasks, limit or 200, device=args.device, batch_size=args.batch_size)
+        print(tabulate([r.row() for r in results], headers="keys", tablefmt="github"))
+        return 0
+    if not args.runs:
+        raise BenchError("name at least one run directory (or use --benchmark)")
+    from bench.core.files import write_json
+    from bench.evaluate.adapter import BenchLM
+    from bench.evaluate.suite import run_suite
+    from bench.record.schema import attach_scores
+    from bench.train.artifacts import load_run
+
+    for run_dir in args.runs:
+        load_run(run_dir)  # every run is checked before any is scored
+    for run_dir in args.runs:
+        lm = BenchLM(run=run_dir, device=args.device, batch_size=args.batch_size)
+        results = run_suite(lm, tasks, limit=limit, seed=args.seed)
+        print(f"\n## {run_dir} ({', '.join(tasks)}, limit {limit or 'all'}, {results['wall_s']:.1f}s)")
+        print(tabulate(eval_rows(results), headers=["task", "metric", "value", "stderr", "chance",
+                                                    "normalized", "n"], tablefmt="github", floatfmt=".4f"))
+        record_path = run_dir / "record.json"
+        if args.update_record and record_path.exists():
+            record = json.loads(record_path.read_text())
+            attach_scores(record, results)
+            write_json(record_path, record)
+    return 0

@@ -1,0 +1,57 @@
+"""`python -m bench sweep`: a resumable grid of runs (bench/sweep/)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="run a grid of schemes × γ × config axes × seeds (resumable)",
+                       description="Run every (scheme label, --grid point, init seed) as a child "
+                       "`python -m bench run` into <out>/<run-id>/ with its log in <out>/<run-id>.log. "
+                       "Re-running the same command resumes: finished runs (record.json) are skipped, "
+                       "interrupted ones continue from their checkpoint. A failing run never stops the "
+                       "others; the exit code is 1 if any failed. <out>/sweep.json describes the grid, "
+                       "the chosen LRs and every run's status.")
+    g = p.add_argument_group("grid")
+    g.add_argument("--methods", metavar="M,M,...",
+                   help="init schemes; label = the method (gamma-<γ> for gamma, one per --gamma value)")
+    g.add_argument("--baselines", metavar="FILE_OR_GLOB,...",
+                   help="TOML configs, label = file stem; `all` = the top-level baselines/*.toml")
+    g.add_argument("--gamma", metavar="START:STOP:STEP|G,G,...",
+                   help="γ values for --methods gamma, e.g. 0.3:1.2:0.1 (inclusive) or 0.5,1.0")
+    g.add_argument("--grid", action="append", default=[], metavar="SECTION.KEY=V,V,...",
+                   help="extra axis over a config field (TOML values or START:STOP:STEP), e.g. "
+                        "model.n_layers=2,3,4; in run ids, not in labels (repeatable)")
+    seeds = g.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=int, default=1,
+                       help="init seeds 0..N-1 (default %(default)s); the data seed stays fixed, so every "
+                            "scheme and seed sees the same data order")
+    seeds.add_argument("--seed-list", metavar="S,S,...", help="explicit init seeds instead of --seeds")
+    g.add_argument("--lrs", metavar="LR,LR,...|START:STOP:STEP",
+                   help="LR search per cell (label × grid point): the first seed runs at every LR, the "
+                        "other seeds at the LR with the lowest best validation loss (diverged runs excluded)")
+    g = p.add_argument_group("every run (as for `run`)")
+    g.add_argument("--preset", help="anchor, nano (default), micro, small, base")
+    g.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="any config field, as for `run` (repeatable)")
+    g.add_argument("--max-steps", type=int, help="training steps")
+    g.add_argument("--eval-tasks", metavar="TASK,GROUP,...", help="tasks or groups scored after training")
+    g.add_argument("--eval-limit", type=int, help="documents per task")
+    g.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    g = p.add_argument_group("execution")
+    g.add_argument("--out", type=Path, default=Path("results/runs"),
+                   help="runs directory (default %(default)s)")
+    g.add_argument("--name", help="sweep name recorded in sweep.json and each record (default: --out's name)")
+    g.add_argument("--jobs", type=int, default=1,
+                   help="runs at once, as local processes; each gets OMP_NUM_THREADS = max(1, CPUs // jobs) "
+                        "(default %(default)s)")
+    g.add_argument("--dry-run", action="store_true", help="validate and print the planned runs; run nothing")
+    p.set_defaults(func=cmd)
+
+
+def cmd(args: argparse.Namespace) -> int:
+    from bench.sweep.execute import run_sweep
+
+    return run_sweep(args)

@@ -1,0 +1,157 @@
+"""The typed run configuration: one dataclass per section and `Config`, their whole.
+
+The effective config is stored whole in every run record (`Config.to_dict()`), so a record alone says how
+to rerun it; `digest` names it in default run ids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass
+class ModelConfig:
+    """The decoder of DESIGN §4. `vocab_size` 0 means "take it from the data"."""
+
+    vocab_size: int = 0
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    d_ff: int = 352
+    max_seq_len: int = 256
+    mlp: Literal["swiglu", "gelu"] = "swiglu"
+    norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
+    norm_eps: float = 1e-5
+    norm_position: Literal["pre", "post"] = "pre"
+    pos_encoding: Literal["rope", "learned"] = "rope"
+    rope_base: float = 10000.0
+    bias: bool = False
+    tie_embeddings: bool = False
+    gated_attention: bool = False
+    embed_scale: bool = False
+    embed_norm: bool = False
+
+
+@dataclass
+class InitConfig:
+    """Which scheme initializes the model, and the scheme's knobs (unused knobs are ignored)."""
+
+    method: str = "normal"
+    seed: int = 0
+    gamma: float | None = None
+    sigma: float = 0.02
+    sigma2: float = 4e-5
+    backbone: str = "he"
+    embed_fan_in: Literal["d_model", "vocab"] = "d_model"
+    distribution: Literal["normal", "uniform"] = "normal"
+    depth_scaling: bool = True
+    truncate: float | None = None
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with decoupled weight decay, linear warmup then cosine decay to `min_lr_ratio * lr`."""
+
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    no_decay_roles: list[str] = field(default_factory=lambda: ["norm", "bias", "wesar_gate"])
+    beta1: float = 0.9
+    beta2: float = 0.95
+    eps: float = 1e-8
+    grad_clip: float = 1.0
+
+
+@dataclass
+class DataConfig:
+    """Training corpus (bench/data/): `mixture` of `sources`, or one source by name or path."""
+
+    corpus: str = "mixture"
+    sources: list[str] = field(default_factory=lambda: [
+        "wiki:0.35", "shakespeare:0.15", "deduction:0.25", "anchor:0.25"])
+    tokenizer: Literal["auto", "word", "bpe"] = "auto"
+    vocab_size: int = 4096
+    seq_len: int = 128
+    loss_on: Literal["auto", "all", "answers"] = "auto"
+    seed: int = 0
+    n_train: int = 100_000
+    n_val: int = 2_000
+    val_fraction: float = 0.02
+
+
+@dataclass
+class TrainConfig:
+    """Budget and mechanics of the shared training core."""
+
+    max_steps: int = 1500
+    batch_size: int = 64
+    eval_interval: int = 250
+    eval_batches: int = 8
+    checkpoint_interval: int = 500
+    log_interval: int = 1
+    device: str = "auto"
+    compile: Literal["auto", "on", "off"] = "auto"
+    spike_factor: float = 1.5
+    spike_window: int = 100
+
+
+@dataclass
+class EvalConfig:
+    """lm-eval scoring after training (tasks/ YAML tasks and groups); `every` > 0 also scores the
+    `every_tasks` subset every that many steps, with `limit` documents per task."""
+
+    enabled: bool = True
+    tasks: list[str] = field(default_factory=lambda: ["initbench_default"])
+    limit: int | None = 200
+    batch_size: int = 64
+    seed: int = 1234
+    every: int = 0
+    every_tasks: list[str] = field(default_factory=lambda: ["initbench_synthetic"])
+
+
+@dataclass
+class ProbeConfig:
+    """Probes (DESIGN §7): structural snapshots every `every` steps (0 = off) and at the end, on a fixed
+    batch of `batch_size` validation sequences; after training, the token-level probe on up to
+    `max_tokens` validation tokens per source, bucketed by `ngram_max`-gram statistics of the training
+    tokens; `plots` writes PNG and SVG figures into the run directory."""
+
+    every: int = 50
+    batch_size: int = 8
+    condensation_threshold: float = 0.7
+    tokens: bool = True
+    max_tokens: int = 65536
+    ngram_max: int = 4
+    plots: bool = True
+
+
+@dataclass
+class Config:
+    """A whole run: the preset it started from and every section (what a record stores)."""
+
+    preset: str = "nano"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    init: InitConfig = field(default_factory=InitConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def digest(self) -> str:
+        """Short content hash of the effective config (used in default run ids)."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+# The sections of `Config` (every field but `preset`), in record order.
+SECTIONS = ("model", "init", "optim", "data", "train", "eval", "probe")

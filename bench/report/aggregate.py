@@ -1,0 +1,128 @@
+"""Suites of rows: runs grouped by suite, one row per scheme, ranked and compared with a reference
+scheme (docs/leaderboard.md).
+
+Headline and reference. The headline score ranks the rows (1 = best; ties share a rank) and gets the
+CI and the p-value: on the anchor corpus the inferential accuracy on the unseen pair, otherwise val bpb
+when any run has it, else val loss (`--headline` overrides). p: two-sided paired t-test over the init
+seeds both schemes finished, against the reference scheme: `--reference`, else `gamma-0.5` (the LeCun
+fan-in scale, the Xu-group papers' "large" baseline), else `normal` (GPT-2's N(0, 0.02²)), else the
+first row whose label starts with one of those, else the first label in sort order. Δloss: per token
+bucket, the scheme's mean loss minus the reference's for the same init seed, averaged over seeds
+(negative: lower loss than the reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.core.errors import BenchError
+from bench.record.schema import BUCKETS
+from bench.report.gamma import GammaSweep, PhaseDiagram, gamma_sweeps, phase_diagrams
+from bench.report.metrics import METRIC
+from bench.report.records import Run
+from bench.report.rows import Row, make_rows
+from bench.report.stats import paired_t_test, summarize
+from bench.report.suites import SuiteKey, is_unchosen_trial, suite_key, suite_names
+
+REFERENCE_PREFERENCE = ("gamma-0.5", "normal")
+
+
+@dataclass
+class Suite:
+    """One suite's table: its runs, ranked rows, reference and headline, γ sweeps and phase diagrams."""
+
+    name: str
+    key: SuiteKey
+    runs: list[Run]
+    rows: list[Row]
+    reference: str
+    headline: str
+    reasoning_metric: str | None
+    groups: dict[str, tuple[str, ...]]
+    trials_left_out: int
+    sweeps: list[GammaSweep]
+    phases: list[PhaseDiagram]
+
+
+def default_reference(labels: Sequence[str]) -> str:
+    ordered = sorted(labels)
+    for name in REFERENCE_PREFERENCE:
+        if name in ordered:
+            return name
+    for name in REFERENCE_PREFERENCE:
+        for label in ordered:
+            if label.startswith(f"{name} "):
+                return label
+    return ordered[0]
+
+
+def default_headline(corpus: str, rows: Sequence[Row]) -> str:
+    if corpus == "anchor":
+        return "anchor_inferential"
+    return "bpb" if any(row.values("bpb") for row in rows) else "val_loss"
+
+
+def reasoning_metric(corpus: str, rows: Sequence[Row]) -> str | None:
+    """The score the critical γ maximizes: the first of the corpus's candidates that any row has."""
+    order = ("anchor_inferential",) if corpus == "anchor" else \
+        ("reasoning", "deduction", "anchor_inferential")
+    return next((key for key in order if any(row.values(key) for row in rows)), None)
+
+
+def rank_rows(rows: Sequence[Row], headline: str) -> None:
+    """Rank 1 = best headline mean; equal means share the smaller rank; rows without a value: none."""
+    sign = -1.0 if METRIC[headline].better == "high" else 1.0
+    scored = sorted((sign * m, row.label) for row in rows if (m := row.mean_of(headline)) is not None)
+    keys = [k for k, _ in scored]
+    for row in rows:
+        m = row.mean_of(headline)
+        row.rank = None if m is None else keys.index(sign * m) + 1
+
+
+def compare_to_reference(rows: Sequence[Row], ref: Row, headline: str) -> None:
+    """Each row's paired t-test p on the headline and its token-bucket Δloss, over the seeds it shares
+    with `ref`."""
+    for row in rows:
+        common = sorted(set(row.metrics) & set(ref.metrics))
+        pairs = [(row.metrics[s][headline], ref.metrics[s][headline]) for s in common]
+        pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+        row.p = None if row is ref else paired_t_test([a for a, _ in pairs], [b for _, b in pairs])
+        for bucket in BUCKETS:
+            key = f"loss_{bucket}"
+            diffs = [row.metrics[s][key] - ref.metrics[s][key] for s in common
+                     if row.metrics[s][key] is not None and ref.metrics[s][key] is not None]
+            row.deltas[bucket] = summarize(diffs)
+
+
+def build_suite(name: str, key: SuiteKey, runs: Sequence[Run], reference: str | None,
+                headline: str | None) -> Suite:
+    """One suite's rows, ranked and compared, with its γ sweeps and (anchor corpus) phase diagrams."""
+    kept = [r for r in runs if not is_unchosen_trial(r.record)]
+    rows, groups = make_rows(kept)
+    labels = [row.label for row in rows]
+    if reference is not None and reference not in labels:
+        raise BenchError(f"unknown reference scheme {reference!r} in suite {name} "
+                         f"(schemes: {', '.join(labels)})")
+    ref_label = reference or default_reference(labels)
+    head = headline or default_headline(key.corpus, rows)
+    rank_rows(rows, head)
+    compare_to_reference(rows, next(r for r in rows if r.label == ref_label), head)
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.label))
+    metric = reasoning_metric(key.corpus, rows)
+    phases = phase_diagrams(rows) if key.corpus == "anchor" else []
+    return Suite(name, key, list(kept), rows, ref_label, head, metric, groups, len(runs) - len(kept),
+                 gamma_sweeps(rows, metric), phases)
+
+
+def build_suites(runs: Sequence[Run], suite: str | None = None, reference: str | None = None,
+                 headline: str | None = None) -> list[Suite]:
+    """One Suite per suite key (or only `suite`), in name order."""
+    by_key: dict[SuiteKey, list[Run]] = {}
+    for run in runs:
+        by_key.setdefault(suite_key(run.record), []).append(run)
+    names = suite_names(by_key)
+    if suite is not None and suite not in names.values():
+        raise BenchError(f"unknown suite {suite!r} (suites: {', '.join(sorted(names.values()))})")
+    chosen = sorted((name, k) for k, name in names.items() if suite in (None, name))
+    return [build_suite(name, k, by_key[k], reference, headline) for name, k in chosen]

@@ -1,0 +1,90 @@
+"""The metric registry: every score a leaderboard shows, where in a run record it is read from
+(each path once, here), and which way is better (docs/leaderboard.md).
+
+Val bpb is the `val_text` task's bits_per_byte (held-out wiki and Shakespeare text, lm-eval); val loss
+is the trainer's best validation loss (nats per token on the corpus's own validation split); train loss
+is the last step's loss. Reasoning / knowledge: unweighted mean of the chance-normalized accuracy
+(acc − chance)/(1 − chance) over the tasks of `initbench_reasoning` / `initbench_knowledge` (as
+tasks/*.yaml declare them) that every scored run of the suite has. Synthetic scores are raw accuracies.
+Token-bucket losses (`loss_<bucket>`) feed the Δloss columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.evaluate.catalog import group_members
+from bench.record.schema import BUCKETS, RunRecord
+from bench.report.records import dig, number
+from bench.report.stats import mean
+
+HOPS = (1, 2, 3, 4, 5)  # the deduction task's hop counts (acc_hop1..5)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One score: its column header, which way is better, and where a record holds it."""
+
+    key: str
+    header: str
+    better: str | None  # "high", "low", or None for a diagnostic
+    decimals: int
+    path: tuple[str, ...] = ()  # keys into the record; empty for a group score
+    group: str | None = None  # the tasks/ group whose tasks a group score averages
+
+    def value(self, record: RunRecord) -> float | None:
+        return number(dig(record, *self.path))
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("bpb", "val bpb", "low", 3, ("eval", "val_text", "bits_per_byte")),
+    Metric("val_loss", "val loss", "low", 3, ("train", "best_val_loss")),
+    Metric("train_loss", "train loss", "low", 3, ("train", "final_loss")),
+    Metric("reasoning", "reasoning (norm.)", "high", 3, group="initbench_reasoning"),
+    Metric("knowledge", "knowledge (norm.)", "high", 3, group="initbench_knowledge"),
+    Metric("anchor_inferential", "anchor inferential", "high", 3,
+           ("eval", "anchor_unseen", "acc_inferential")),
+    Metric("anchor_symmetric", "anchor symmetric", None, 3, ("eval", "anchor_unseen", "acc_symmetric")),
+    Metric("anchor_seen", "anchor seen", "high", 3, ("eval", "anchor_seen", "acc")),
+    Metric("rsnmem_heldout", "rsnmem held-out", "high", 3, ("eval", "rsnmem", "acc_reasoning_heldout")),
+    Metric("deduction", "deduction", "high", 3, ("eval", "deduction", "acc")),
+    *(Metric(f"deduction_hop{h}", f"deduction hop {h}", "high", 2, ("eval", "deduction", f"acc_hop{h}"))
+      for h in HOPS),
+    Metric("spikes", "spikes", "low", 1, ("train", "spikes")),
+    Metric("tokens_per_s", "tok/s", "high", 0, ("train", "tokens_per_s")),
+)
+METRIC = {m.key: m for m in METRICS}
+HEADLINES = tuple(m.key for m in METRICS if m.better is not None)
+
+
+def task_groups() -> dict[str, tuple[str, ...]]:
+    """Group score key → the leaf tasks of its tasks/ group."""
+    return {m.key: group_members(m.group) for m in METRICS if m.group is not None}
+
+
+def task_score(record: RunRecord, task: str) -> float | None:
+    """A task's chance-normalized accuracy."""
+    return number(dig(record, "eval", task, "normalized"))
+
+
+def bucket_loss(record: RunRecord, bucket: str) -> float | None:
+    return number(dig(record, "probes", "tokens", "buckets", bucket, "mean_loss"))
+
+
+def group_tasks(records: Sequence[RunRecord], tasks: Sequence[str]) -> tuple[str, ...]:
+    """The group's tasks scored (chance-normalized) in every record that scored any of them."""
+    scored = [{t for t in tasks if task_score(r, t) is not None} for r in records]
+    scored = [s for s in scored if s]
+    return tuple(t for t in tasks if scored and all(t in s for s in scored))
+
+
+def record_metrics(record: RunRecord, groups: dict[str, tuple[str, ...]]) -> dict[str, float | None]:
+    """Every metric of one record (group scores over `groups`' tasks) and its token-bucket losses."""
+    out = {m.key: m.value(record) for m in METRICS if m.group is None}
+    for key, tasks in groups.items():
+        values = [v for t in tasks if (v := task_score(record, t)) is not None]
+        out[key] = mean(values) if tasks and len(values) == len(tasks) else None
+    for bucket in BUCKETS:
+        out[f"loss_{bucket}"] = bucket_loss(record, bucket)
+    return out

@@ -1,0 +1,320 @@
+"""`python -m bench sweep`: a grid of runs (scheme labels × γ × extra config axes × init seeds, with an
+optional per-cell learning-rate search), each trained by a child `python -m bench run`.
+
+A child process per run isolates failures: a crash or a bad corner of the grid fails that run only, and
+`--jobs K` runs K children at once. Each child gets its planned config whole, as
+`<out>/<run-id>.config.json` (`run --config`), so it trains exactly the Config the sweep checked. Re-running
+a sweep resumes it: a run whose record.json exists is skipped, an interrupted run (checkpoint, no record)
+continues with `--resume`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.config import config_diff, config_from_dict
+from bench.core.errors import BenchError
+from bench.core.files import write_json
+from bench.data import sources
+from bench.data.corpus import load_corpus
+from bench.evaluate.catalog import eval_sources
+from bench.run.pipeline import RESUMABLE_CHANGES
+from bench.sweep import lr_search
+from bench.sweep.grid import Run, Shared, Variant, grid_axis, numbers, plan_runs, seed_list, shared, variants
+
+
+# A run's log and config file lie beside its run directory, not in it: `run --overwrite` deletes the
+# directory it starts over.
+def log_path(out: Path, run: Run) -> Path:
+    return out / f"{run.id}.log"
+
+
+def config_path(out: Path, run: Run) -> Path:
+    return out / f"{run.id}.config.json"
+
+
+def load_record(out: Path, run: Run) -> dict[str, Any] | None:
+    path = out / run.id / "record.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"{path} is unreadable ({exc}); delete it to rerun that run") from None
+
+
+def check_finished(out: Path, run: Run) -> dict[str, Any] | None:
+    """The run's existing record, if any. A record trained under another config (e.g. the same sweep
+    with a different budget) is an error, never a silent skip."""
+    record = load_record(out, run)
+    if record is None:
+        return None
+    path = out / run.id / "record.json"
+    if not isinstance(record.get("config"), dict):
+        raise BenchError(f"{path} has no config; delete it to rerun that run")
+    saved = config_from_dict(record["config"], str(path))
+    ignored = set(RESUMABLE_CHANGES) | ({"model.vocab_size"} if run.cfg.model.vocab_size == 0 else set())
+    changed = [k for k in config_diff(saved, run.cfg) if k not in ignored]
+    if changed:
+        raise BenchError(f"{path} was trained with a different {', '.join(changed)}; pick another --out "
+                         "or delete that run")
+    return record
+
+
+def annotate(path: Path, info: dict[str, Any]) -> None:
+    """Put `info` into the record as record["sweep"]; an unchanged record is not rewritten."""
+    record = json.loads(path.read_text())
+    if record.get("sweep") != info:
+        record["sweep"] = info
+        write_json(path, record)
+
+
+def prepare_data(runs: list[Run]) -> None:
+    """Build each distinct dataset and fetch the evaluation sets once, before any child starts: parallel
+    children would otherwise race to build the same cache entry."""
+    datasets: list[Any] = []
+    for run in runs:
+        if run.cfg.data not in datasets:
+            datasets.append(run.cfg.data)
+            load_corpus(run.cfg.data)
+    needed = (s for r in runs if r.cfg.eval.enabled for s in eval_sources(r.cfg.eval.tasks))
+    for source in dict.fromkeys(needed):
+        sources.fetch(source)
+
+
+def output_args(run: Run, out: Path) -> list[str]:
+    """Where a child writes, and how it treats what is there: a checkpoint without a record resumes, any
+    other leftover starts over."""
+    run_dir = out / run.id
+    mode = ["--resume"] if (run_dir / "last.pt").exists() else ["--overwrite"] if run_dir.exists() else []
+    return ["--out", str(out), "--run-id", run.id, "--no-progress", *mode]
+
+
+def child_command(run: Run, out: Path) -> list[str]:
+    """The child's command line: its config file (written by `run_child`) and output arguments."""
+    return [sys.executable, "-m", "bench", "run", "--config", str(config_path(out, run)),
+            *output_args(run, out)]
+
+
+def run_child(run: Run, out: Path, threads: int) -> int:
+    """Train `run` in a child process writing to its log; returns the exit code."""
+    log = log_path(out, run)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    write_json(config_path(out, run), run.cfg.to_dict())
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    with log.open("w") as fh:
+        return subprocess.run(child_command(run, out), stdout=fh, stderr=subprocess.STDOUT, env=env,
+                              check=False).returncode
+
+
+def timed_child(run: Run, out: Path, threads: int) -> tuple[int, float]:
+    t0 = time.perf_counter()
+    code = run_child(run, out, threads)
+    return code, time.perf_counter() - t0
+
+
+def last_line(path: Path) -> str | None:
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()] \
+        if path.exists() else []
+    return lines[-1].strip() if lines else None
+
+
+@dataclass
+class Sweep:
+    """A validated sweep: its grid, every candidate run, and the progress and LR choices so far."""
+
+    name: str
+    out: Path
+    jobs: int
+    schemes: list[Variant]
+    axes: list[tuple[str, list[str]]]
+    seeds: list[int]
+    lrs: list[float] | None
+    common: Shared
+    candidates: list[Run]
+    runs: list[Run] = field(default_factory=list)  # what the sweep runs, once the LR choice is known
+    search: dict[str, dict[str, Any]] = field(default_factory=dict)  # cell -> lr_search.outcome
+    done: int = 0
+    total: int = 0
+
+    @property
+    def threads(self) -> int:
+        return max(1, (os.cpu_count() or 1) // self.jobs)
+
+    def sweep_info(self, run: Run) -> dict[str, Any] | None:
+        """record["sweep"] for `run`, or None while its cell's LR is still being searched."""
+        if self.lrs is None:
+            return {"name": self.name, "label": run.label, "lr_search": None}
+        if run.cell not in self.search:
+            return None
+        return {"name": self.name, "label": run.label,
+                "lr_search": lr_search.record_info(run, self.search[run.cell])}
+
+    def annotate(self, run: Run) -> None:
+        info = self.sweep_info(run)
+        path = self.out / run.id / "record.json"
+        if info is not None and path.exists():
+            annotate(path, info)
+
+    def report(self, run: Run, outcome: str) -> None:
+        self.done += 1
+        print(f"[{self.done}/{self.total}] {run.id} ... {outcome}", file=sys.stderr, flush=True)
+
+    def finish(self, run: Run, code: int, wall_s: float) -> None:
+        run.wall_s = wall_s
+        record = load_record(self.out, run) if code == 0 else None
+        if record is None:
+            run.status, run.exit_code = "failed", code
+            run.error = last_line(log_path(self.out, run)) if code else "exited 0 without a record.json"
+            self.report(run, f"FAILED (exit {code}) {wall_s:.1f}s, log {log_path(self.out, run)}")
+        else:
+            run.status = record["status"]
+            self.annotate(run)
+            self.report(run, f"{run.status} {wall_s:.1f}s")
+        self.write_manifest()
+
+    def run_phase(self, runs: list[Run]) -> None:
+        """Run what is not finished with `jobs` children; finished runs are only reported."""
+        todo = []
+        for run in runs:
+            if run.skipped:
+                self.annotate(run)
+                self.report(run, f"skipped (finished: {run.status})")
+            else:
+                todo.append(run)
+        self.write_manifest()
+        with cf.ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures = {pool.submit(timed_child, run, self.out, self.threads): run for run in todo}
+            try:
+                for future in cf.as_completed(futures):
+                    self.finish(futures[future], *future.result())
+            except KeyboardInterrupt:
+                pool.shutdown(cancel_futures=True)  # the children got the same SIGINT and checkpoint
+                raise
+
+    def choose_lrs(self, lrs: list[float]) -> None:
+        """Decide each cell's LR from its first-seed trials and annotate their records."""
+        first = lr_search.first_seed(self.runs, self.seeds)
+        for cell in dict.fromkeys(r.cell for r in first):
+            trials = [r for r in first if r.cell == cell]
+            self.search[cell] = lr_search.outcome(trials, {r.lr: load_record(self.out, r) for r in trials},
+                                                  lrs)
+            for run in trials:
+                self.annotate(run)
+            if self.search[cell]["chosen"] is None:
+                self.total -= len(self.seeds) - 1
+                print(f"{cell}: no LR finished without diverging; seeds {self.seeds[1:]} not run",
+                      file=sys.stderr)
+
+    def execute(self) -> None:
+        prepare_data([r for r in self.candidates if not r.skipped])
+        if self.lrs is None:
+            self.runs = list(self.candidates)
+            self.total = len(self.runs)
+            self.run_phase(self.runs)
+            return
+        self.runs = lr_search.first_seed(self.candidates, self.seeds)
+        self.total = len(self.runs) + len(self.runs) // len(self.lrs) * (len(self.seeds) - 1)
+        self.run_phase(self.runs)
+        self.choose_lrs(self.lrs)
+        rest = lr_search.at_chosen_lr(self.candidates, self.seeds, self.search)
+        self.runs += rest
+        self.run_phase(rest)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("ok", "diverged", "failed", "skipped"), 0)
+        for run in self.runs:
+            key = "skipped" if run.skipped else run.status  # "pending" too, while the sweep runs
+            counts[key] = counts.get(key, 0) + 1
+        counts["not_run"] = sum(len(self.seeds) - 1 for s in self.search.values() if s["chosen"] is None)
+        return counts
+
+    def write_manifest(self) -> None:
+        write_json(self.out / "sweep.json", {
+            "name": self.name,
+            "grid": {"labels": {s.label: list(s.argv) for s in self.schemes}, "axes": dict(self.axes),
+                     "seeds": self.seeds, "lrs": self.lrs, "common": self.common.argv},
+            "jobs": self.jobs,
+            "threads_per_job": self.threads,
+            "lr_search": self.search or None,
+            "counts": self.counts(),
+            "runs": [{"id": r.id, "label": r.label, "cell": r.cell, "seed": r.seed, "lr": r.lr,
+                      "axes": r.axes, "status": r.status, "skipped": r.skipped, "wall_s": r.wall_s,
+                      "exit_code": r.exit_code, "error": r.error, "log": log_path(self.out, r).name,
+                      "config": config_path(self.out, r).name, "args": r.argv} for r in self.runs],
+        })
+
+    def summary(self) -> int:
+        c = self.counts()
+        print(f"sweep {self.name}: {len(self.runs)} runs | ok {c['ok']} | diverged {c['diverged']} | "
+              f"failed {c['failed']} | skipped {c['skipped']} (finished earlier)"
+              + (f" | not run {c['not_run']} (no usable LR)" if c["not_run"] else "")
+              + f" | manifest {self.out / 'sweep.json'}")
+        for cell, s in self.search.items():
+            print(f"LR search {cell}: chosen {s['chosen'] if s['chosen'] is not None else 'none'} "
+                  f"of {', '.join(f'{lr:g}' for lr in s['grid'])} (by {lr_search.SELECT_BY})")
+        for run in self.runs:
+            if run.status == "failed":
+                print(f"failed: {run.id} (exit {run.exit_code}): {run.error} | log {log_path(self.out, run)}")
+        return 1 if c["failed"] else 0
+
+    def print_plan(self) -> None:
+        """Each first-phase run as the equivalent `run` command (the real child reads the config file
+        that `run_child` writes, which a dry run does not)."""
+        first = self.candidates if self.lrs is None else lr_search.first_seed(self.candidates, self.seeds)
+        print(f"sweep {self.name}: {len(self.schemes)} labels, seeds {self.seeds}, "
+              f"{self.jobs} job(s) × {self.threads} thread(s) → {self.out}")
+        for run in first:
+            command = shlex.join(["python", "-m", "bench", "run", *run.argv, *output_args(run, self.out)])
+            print(f"{run.id}: {'skip (finished)' if run.skipped else command}")
+        if self.lrs is not None and len(self.seeds) > 1:
+            print(f"then per cell: seeds {self.seeds[1:]} at the LR of {self.lrs} with the lowest "
+                  f"{lr_search.SELECT_BY}")
+
+
+def build_sweep(args: argparse.Namespace) -> Sweep:
+    """Parse, plan and validate the whole sweep; every user mistake surfaces here, before any run."""
+    if args.jobs < 1:
+        raise BenchError(f"--jobs must be >= 1, got {args.jobs}")
+    axes = [grid_axis(item) for item in args.grid]
+    keys = [k for k, _ in axes]
+    if len(set(keys)) != len(keys):
+        raise BenchError("--grid names a key twice")
+    lrs = numbers(args.lrs, "--lrs") if args.lrs else None
+    if lrs is not None and "optim.lr" in keys:
+        raise BenchError("--grid optim.lr and --lrs both set the learning rate; use one")
+    schemes, seeds, common = variants(args), seed_list(args), shared(args)
+    if args.out.exists() and not args.out.is_dir():
+        raise BenchError(f"output directory {args.out} exists and is not a directory")
+    candidates = plan_runs(schemes, axes, seeds, lrs, common)
+    for run in candidates:
+        record = check_finished(args.out, run)
+        if record is not None:
+            run.skipped, run.status = True, record["status"]
+    return Sweep(args.name or args.out.resolve().name, args.out, args.jobs, schemes, axes, seeds, lrs, common,
+                 candidates)
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """`python -m bench sweep`: exit 0 when no run failed, 1 otherwise, 130 when interrupted."""
+    sweep = build_sweep(args)
+    if args.dry_run:
+        sweep.print_plan()
+        return 0
+    try:
+        sweep.execute()
+    except KeyboardInterrupt:
+        sweep.write_manifest()
+        print(f"interrupted; run the same command again to resume ({sweep.out})", file=sys.stderr)
+        return 130
+    return sweep.summary()
