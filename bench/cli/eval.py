@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +60,9 @@ def cmd(args: argparse.Namespace) -> int:
         return 0
     if not args.runs:
         raise BenchError("name at least one run directory (or use --benchmark)")
-    from bench.core.files import write_json
     from bench.evaluate.adapter import BenchLM
     from bench.evaluate.suite import run_suite
-    from bench.record.schema import attach_scores
+    from bench.record.schema import RECORD_FILE, attach_scores, read_record, write_record
     from bench.train.artifacts import load_run
 
     for run_dir in args.runs:
@@ -75,9 +73,9 @@ def cmd(args: argparse.Namespace) -> int:
         print(f"\n## {run_dir} ({', '.join(tasks)}, limit {limit or 'all'}, {results['wall_s']:.1f}s)")
         print(tabulate(eval_rows(results), headers=["task", "metric", "value", "stderr", "chance",
                                                     "normalized", "n"], tablefmt="github", floatfmt=".4f"))
-        record_path = run_dir / "record.json"
+        record_path = run_dir / RECORD_FILE
         if args.update_record and record_path.exists():
-            record = json.loads(record_path.read_text())
+            record = read_record(record_path)
             attach_scores(record, results)
-            write_json(record_path, record)
+            write_record(record_path, record)
     return 0

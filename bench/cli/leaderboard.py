@@ -12,7 +12,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("leaderboard", help="tables (and γ-sweep / phase-diagram figures) from run records",
                        description="Aggregate every record.json under --runs per suite and scheme over init "
                        "seeds: mean ± std, 95% CI, paired t-test against a reference scheme, ranks "
-                       "(rules: bench/leaderboard.py). Without options: regenerate every table listed in "
+                       "(rules: docs/leaderboard.md). Without options: regenerate every table listed in "
                        "results/leaderboards.toml in place.")
     p.add_argument("--runs", type=Path, help="runs directory, searched recursively (default results/runs)")
     p.add_argument("--suite", help="only this suite (e.g. nano/mixture/1.6M-tok; default: every suite)")

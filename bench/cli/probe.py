@@ -12,7 +12,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("probe", help="token-level probe of a finished run; updates its record and figures",
                        description="Score a finished run's final model on the validation tokens of its "
                        "corpus, bucketed trivial / local / context-constrained / open by n-gram statistics "
-                       "of the training tokens (DESIGN §7), store the buckets in record.json and redraw "
+                       "of the training tokens (docs/probes.md), store the buckets in record.json and redraw "
                        "the run's figures (figures/*.png, *.svg). Structural probes are recorded during "
                        "training (probe.every).")
     p.add_argument("run_dir", type=Path, help="run directory (holds record.json, model.pt)")

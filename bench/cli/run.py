@@ -29,8 +29,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, help="init seed (default 0)")
     g = p.add_argument_group("model, data and training")
     g.add_argument("--preset", help="anchor, nano (default), micro, small, base")
-    g.add_argument("--config", type=Path, metavar="FILE.toml", help="TOML config (e.g. baselines/*.toml)")
-    g.add_argument("--corpus", help="training corpus (default anchor)")
+    g.add_argument("--config", type=Path, metavar="FILE.toml",
+                   help="TOML config (e.g. baselines/*.toml), or a whole effective config as .json (the form "
+                        "a record's `config` holds; sweeps hand their runs one)")
+    g.add_argument("--corpus", help="training corpus (default mixture)")
     g.add_argument("--data-seed", type=int, help="seed of data generation and batch order (default 0)")
     g.add_argument("--max-steps", type=int, help="training steps (overrides the preset's budget)")
     g.add_argument("--batch-size", type=int, help="sequences per step")
@@ -45,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("evaluation (lm-eval tasks in tasks/, after training)")
     g.add_argument("--eval-tasks", type=names, metavar="TASK,GROUP,...",
                    help="tasks or groups to score after training (default initbench_default)")
-    g.add_argument("--eval-limit", type=int, help="documents per task (default: all)")
+    g.add_argument("--eval-limit", type=int, help="documents per task (default 200)")
     g.add_argument("--eval-every", type=int, help="also score eval.every_tasks every N steps")
     g.add_argument("--eval", action=argparse.BooleanOptionalAction, default=None,
                    help="score after training (default on)")

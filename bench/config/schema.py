@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 @dataclass
 class ModelConfig:
-    """The decoder of DESIGN §4. `vocab_size` 0 means "take it from the data"."""
+    """The decoder of docs/model.md. `vocab_size` 0 means "take it from the data"."""
 
     vocab_size: int = 0
     d_model: int = 128
@@ -117,7 +117,7 @@ class EvalConfig:
 
 @dataclass
 class ProbeConfig:
-    """Probes (DESIGN §7): structural snapshots every `every` steps (0 = off) and at the end, on a fixed
+    """Probes (docs/probes.md): structural snapshots every `every` steps (0 = off) and at the end, on a fixed
     batch of `batch_size` validation sequences; after training, the token-level probe on up to
     `max_tokens` validation tokens per source, bucketed by `ngram_max`-gram statistics of the training
     tokens; `plots` writes PNG and SVG figures into the run directory."""

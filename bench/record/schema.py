@@ -124,7 +124,7 @@ class TokenProbe(TypedDict, total=False):
     sources: dict[str, SourceLoss]  # every scored token of each source
 
 
-class StructureProbe(TypedDict):
+class StructureSeries(TypedDict):
     """Structural snapshots (`record.probes.structure`): one dict of measurements per probed step."""
 
     every: int
@@ -133,7 +133,7 @@ class StructureProbe(TypedDict):
 
 class Probes(TypedDict):
     tokens: TokenProbe
-    structure: StructureProbe
+    structure: StructureSeries
 
 
 class LrSearch(TypedDict):
@@ -179,16 +179,15 @@ class RunRecord(TypedDict, total=False):
     sweep: SweepInfo
 
 
-def read_record(path: Path) -> RunRecord:
-    """A record from disk; a missing or unparsable file is a one-line user error."""
+def read_record(path: Path, hint: str = "not a finished run") -> RunRecord:
+    """A record from disk; an unreadable or unparsable file is a one-line user error ending in `hint`."""
     try:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BenchError(f"{path} is missing or not valid JSON ({type(exc).__name__}): "
-                         "not a finished run") from None
+        raise BenchError(f"{path} is unreadable or not valid JSON ({type(exc).__name__}); {hint}") from None
     if not isinstance(record, dict):
-        raise BenchError(f"{path} is not a run record (expected a JSON object)")
-    return record  # type: ignore[return-value]  # shape checks are the reader's (report.records)
+        raise BenchError(f"{path} is not a run record (expected a JSON object); {hint}")
+    return record  # type: ignore[return-value]  # a TypedDict is the JSON object itself
 
 
 def write_record(path: Path, record: RunRecord) -> None:

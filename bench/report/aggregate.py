@@ -20,7 +20,7 @@ from bench.core.errors import BenchError
 from bench.record.schema import BUCKETS
 from bench.report.gamma import GammaSweep, PhaseDiagram, gamma_sweeps, phase_diagrams
 from bench.report.metrics import METRIC
-from bench.report.records import Run
+from bench.report.records import LoadedRecord
 from bench.report.rows import Row, make_rows
 from bench.report.stats import paired_t_test, summarize
 from bench.report.suites import SuiteKey, is_unchosen_trial, suite_key, suite_names
@@ -34,7 +34,7 @@ class Suite:
 
     name: str
     key: SuiteKey
-    runs: list[Run]
+    runs: list[LoadedRecord]
     rows: list[Row]
     reference: str
     headline: str
@@ -95,7 +95,7 @@ def compare_to_reference(rows: Sequence[Row], ref: Row, headline: str) -> None:
             row.deltas[bucket] = summarize(diffs)
 
 
-def build_suite(name: str, key: SuiteKey, runs: Sequence[Run], reference: str | None,
+def build_suite(name: str, key: SuiteKey, runs: Sequence[LoadedRecord], reference: str | None,
                 headline: str | None) -> Suite:
     """One suite's rows, ranked and compared, with its γ sweeps and (anchor corpus) phase diagrams."""
     kept = [r for r in runs if not is_unchosen_trial(r.record)]
@@ -115,10 +115,10 @@ def build_suite(name: str, key: SuiteKey, runs: Sequence[Run], reference: str | 
                  gamma_sweeps(rows, metric), phases)
 
 
-def build_suites(runs: Sequence[Run], suite: str | None = None, reference: str | None = None,
+def build_suites(runs: Sequence[LoadedRecord], suite: str | None = None, reference: str | None = None,
                  headline: str | None = None) -> list[Suite]:
     """One Suite per suite key (or only `suite`), in name order."""
-    by_key: dict[SuiteKey, list[Run]] = {}
+    by_key: dict[SuiteKey, list[LoadedRecord]] = {}
     for run in runs:
         by_key.setdefault(suite_key(run.record), []).append(run)
     names = suite_names(by_key)

@@ -16,7 +16,7 @@ from bench.record.schema import RECORD_FILE, RunRecord
 
 
 @dataclass(frozen=True)
-class Run:
+class LoadedRecord:
     """A usable record and the file it came from (named in warnings)."""
 
     path: Path
@@ -72,7 +72,7 @@ def record_problem(record: Any) -> str | None:
     return None
 
 
-def load_runs(runs_dir: Path) -> list[Run]:
+def load_runs(runs_dir: Path) -> list[LoadedRecord]:
     """Every usable record under `runs_dir`, sorted by path; warns about each file it skips."""
     if not runs_dir.is_dir():
         raise BenchError(f"runs directory {runs_dir} does not exist")
@@ -91,7 +91,7 @@ def load_runs(runs_dir: Path) -> list[Run]:
         if problem:
             warn(f"skipping {path}: {problem}")
             continue
-        runs.append(Run(path, record))
+        runs.append(LoadedRecord(path, record))
     if not runs:
         raise BenchError(f"no usable run record under {runs_dir} ({len(paths)} skipped, see warnings)")
     return runs

@@ -149,7 +149,7 @@ def phase_cell(row: Row | None, marks: dict[str, str]) -> str:
 
 
 @dataclass
-class Block:
+class TableBlock:
     """One table of a document, format-free: title, notes, header and cells."""
 
     title: str
@@ -158,10 +158,10 @@ class Block:
     rows: list[list[str]]
 
 
-def blocks(suite: Suite) -> list[Block]:
+def blocks(suite: Suite) -> list[TableBlock]:
     """The suite's leaderboard, then one phase diagram per γ × depth family."""
     cols = display_columns(suite)
-    out = [Block(f"Leaderboard: {suite.name}", suite_notes(suite), [h for h, _ in cols],
+    out = [TableBlock(f"Leaderboard: {suite.name}", suite_notes(suite), [h for h, _ in cols],
                  [[cell(row) for _, cell in cols] for row in suite.rows])]
     marks = trainability_marks(suite)
     for phase in suite.phases:
@@ -169,7 +169,7 @@ def blocks(suite: Suite) -> list[Block]:
                 for g in phase.gammas]
         title = f"Phase diagram: {suite.name}" + (f" ({phase.family})" if phase.family else "")
         headers = ["γ", *(f"depth {d}" for d in phase.depths)]
-        out.append(Block(title, phase_notes(suite, phase), headers, rows))
+        out.append(TableBlock(title, phase_notes(suite, phase), headers, rows))
     return out
 
 
@@ -184,7 +184,7 @@ def latex_text(text: str) -> str:
     return "".join(LATEX.get(ch, ch) for ch in text)
 
 
-def render_block(block: Block, fmt: str) -> str:
+def render_block(block: TableBlock, fmt: str) -> str:
     """One table with its title and notes: as comments (LaTeX), a list (GitHub) or <ul> (HTML)."""
     if fmt == "latex":
         table = tabulate([[latex_text(c) for c in row] for row in block.rows],

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.report.metrics import METRICS, group_tasks, record_metrics, task_groups
-from bench.report.records import Run
+from bench.report.records import LoadedRecord
 from bench.report.stats import Summary, summarize
 from bench.report.suites import by_seed, flat_config, lr_search, split_schemes
 
@@ -18,7 +18,7 @@ class Row:
     """One scheme of a suite: its runs by init seed and what is computed from them."""
 
     label: str
-    runs: dict[int, Run]
+    runs: dict[int, LoadedRecord]
     flat: dict[str, Any]
     metrics: dict[int, dict[str, float | None]]  # init seed → metrics, finished runs only
     summaries: dict[str, Summary] = field(default_factory=dict)
@@ -42,7 +42,7 @@ class Row:
         return self.summaries[key].mean if key in self.summaries else None
 
 
-def make_rows(runs: Sequence[Run]) -> tuple[list[Row], dict[str, tuple[str, ...]]]:
+def make_rows(runs: Sequence[LoadedRecord]) -> tuple[list[Row], dict[str, tuple[str, ...]]]:
     """The rows of one suite's runs, sorted by label, and the tasks each group score averages."""
     finished = [r.record for r in runs if r.record["status"] == "ok"]
     groups = {key: group_tasks(finished, tasks) for key, tasks in task_groups().items()}

@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.config import InitConfig, flat
 from bench.record.schema import LrSearch, RunRecord
-from bench.report.records import Run, dig, number, seq_len, warn
+from bench.report.records import LoadedRecord, dig, number, seq_len, warn
 
 # Config keys that do not change what a run measures: runs differing only here are one scheme.
 IGNORED_KEYS = frozenset({"init.seed", "data.seed", "train.device", "train.compile", "train.log_interval",
@@ -164,13 +164,13 @@ def describe(flat: dict[str, Any], keys: Sequence[str]) -> str:
     return ", ".join(f"{short[k]}={show_value(flat.get(k))}" for k in keys)
 
 
-def split_schemes(runs: Sequence[Run]) -> dict[str, list[Run]]:
+def split_schemes(runs: Sequence[LoadedRecord]) -> dict[str, list[LoadedRecord]]:
     """Runs per row label: the base label, plus `[key=value]` where one label covers several configs."""
-    by_label: dict[str, dict[str, list[Run]]] = {}
+    by_label: dict[str, dict[str, list[LoadedRecord]]] = {}
     for run in runs:
         variant = canonical(flat_config(run.record["config"]))
         by_label.setdefault(base_label(run.record), {}).setdefault(variant, []).append(run)
-    out: dict[str, list[Run]] = {}
+    out: dict[str, list[LoadedRecord]] = {}
     for label, variants in by_label.items():
         if len(variants) == 1:
             out[label] = next(iter(variants.values()))
@@ -182,9 +182,9 @@ def split_schemes(runs: Sequence[Run]) -> dict[str, list[Run]]:
     return out
 
 
-def by_seed(label: str, runs: Sequence[Run]) -> dict[int, Run]:
+def by_seed(label: str, runs: Sequence[LoadedRecord]) -> dict[int, LoadedRecord]:
     """One run per init seed: the first by path, with a warning naming the one left out."""
-    out: dict[int, Run] = {}
+    out: dict[int, LoadedRecord] = {}
     for run in runs:
         seed = run.record["config"]["init"]["seed"]
         if seed in out:

@@ -29,7 +29,14 @@ from bench.model.transformer import Transformer
 from bench.probes.structure import StructureProbe
 from bench.probes.token_buckets import token_probe
 from bench.record.env import env_info
-from bench.record.schema import RECORD_VERSION, attach_scores
+from bench.record.schema import (
+    RECORD_FILE,
+    RECORD_VERSION,
+    RunRecord,
+    attach_scores,
+    read_record,
+    write_record,
+)
 from bench.run.figures import run_figures
 from bench.train.artifacts import export_model, load_run
 from bench.train.callbacks.base import Callback, TrainerView
@@ -92,7 +99,7 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
         ckpt_path = ckpt_path or run_dir / CHECKPOINT_FILE
         ckpt = load_checkpoint(ckpt_path)
     elif run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
-        what = "a finished run" if (run_dir / "record.json").exists() else "an interrupted run"
+        what = "a finished run" if (run_dir / RECORD_FILE).exists() else "an interrupted run"
         raise BenchError(f"{run_dir} already holds {what}; pass --resume to continue it, --overwrite to "
                          "start over, or --run-id for a new directory")
     corpus = load_corpus(cfg.data)
@@ -115,7 +122,7 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
     return RunPlan(cfg, run_dir, corpus, device, model, init_table, ckpt)
 
 
-def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> dict[str, Any]:
+def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> RunRecord:
     """Train and write `record.json` (only once training ended; `stop_at` simulates an interruption)."""
     cfg, model, init_table = p.cfg, p.model, p.init_table
     if p.checkpoint is None and p.run_dir.exists():
@@ -131,7 +138,7 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
         write_json(init_path, init_table)
     state = trainer.run(stop_at=stop_at)
     if state.step < cfg.train.max_steps and state.status == "ok":
-        return {}  # interrupted on purpose; the checkpoint carries the run on
+        return {}  # interrupted on purpose (an empty record); the checkpoint carries the run on
     plain = export_model(p.run_dir, cfg, trainer.model, p.corpus)
     record = build_record(cfg, p, model, init_table, state)
     if cfg.probe.tokens and state.status == "ok":
@@ -141,7 +148,7 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> di
         print(f"evaluating {', '.join(cfg.eval.tasks)} (limit {cfg.eval.limit or 'none'})", file=sys.stderr)
         results = score(plain, p, cfg.eval.tasks)
         attach_scores(record, results)
-    write_json(p.run_dir / "record.json", record)
+    write_record(p.run_dir / RECORD_FILE, record)
     if cfg.probe.plots:
         run_figures(p.run_dir, record)
     return record
@@ -176,16 +183,13 @@ def build_trainer(p: RunPlan, progress: bool = True) -> Trainer:
     return Trainer(cfg, p.model, p.corpus, p.run_dir, p.device, callbacks)
 
 
-def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> dict[str, Any]:
+def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> RunRecord:
     """Run the token probe on a finished run's final model again (e.g. after training without it, or
     with another token budget), update its record in place and redraw its figures."""
 
-    path = run_dir / "record.json"
+    path = run_dir / RECORD_FILE
     model, vocab, cfg = load_run(run_dir)
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        raise BenchError(f"{path} is missing or not valid JSON: not a finished run") from None
+    record = read_record(path)
     corpus = load_corpus(cfg.data)
     if corpus.vocab.digest() != vocab.digest():
         raise BenchError(f"{run_dir}: the data cache's tokenizer differs from the run's tokenizer.json")
@@ -193,7 +197,7 @@ def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> 
         cfg.probe.max_tokens = max_tokens
     dev = resolve_device(device)
     record["probes"]["tokens"] = token_probe(model.to(dev), corpus, cfg.probe, dev)
-    write_json(path, record)
+    write_record(path, record)
     if plots:
         run_figures(run_dir, record)
     return record
@@ -218,11 +222,11 @@ def _finite(x: float | None) -> float | None:
 
 
 def build_record(cfg: Config, p: RunPlan, model: torch.nn.Module, init_table: list[dict],
-                 state: TrainState) -> dict[str, Any]:
+                 state: TrainState) -> RunRecord:
     tokens_per_s = state.tokens / state.wall_s if state.wall_s > 0 else 0.0
     flops = model.flops_per_token(p.corpus.seq_len)
     peak, peak_source = device_peak(p.device)
-    record: dict[str, Any] = {
+    record: RunRecord = {
         "record_version": RECORD_VERSION,
         "status": state.status,
         "run_id": p.run_dir.name,

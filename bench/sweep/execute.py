@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
-import json
 import os
 import shlex
 import subprocess
@@ -28,38 +27,44 @@ from bench.core.files import write_json
 from bench.data import sources
 from bench.data.corpus import load_corpus
 from bench.evaluate.catalog import eval_sources
+from bench.record.schema import RECORD_FILE, RunRecord, read_record, write_record
 from bench.run.pipeline import RESUMABLE_CHANGES
 from bench.sweep import lr_search
-from bench.sweep.grid import Run, Shared, Variant, grid_axis, numbers, plan_runs, seed_list, shared, variants
+from bench.sweep.grid import (
+    PlannedRun,
+    Shared,
+    Variant,
+    grid_axis,
+    numbers,
+    plan_runs,
+    seed_list,
+    shared,
+    variants,
+)
 
 
 # A run's log and config file lie beside its run directory, not in it: `run --overwrite` deletes the
 # directory it starts over.
-def log_path(out: Path, run: Run) -> Path:
+def log_path(out: Path, run: PlannedRun) -> Path:
     return out / f"{run.id}.log"
 
 
-def config_path(out: Path, run: Run) -> Path:
+def config_path(out: Path, run: PlannedRun) -> Path:
     return out / f"{run.id}.config.json"
 
 
-def load_record(out: Path, run: Run) -> dict[str, Any] | None:
-    path = out / run.id / "record.json"
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise BenchError(f"{path} is unreadable ({exc}); delete it to rerun that run") from None
+def load_record(out: Path, run: PlannedRun) -> RunRecord | None:
+    path = out / run.id / RECORD_FILE
+    return read_record(path, hint="delete it to rerun that run") if path.exists() else None
 
 
-def check_finished(out: Path, run: Run) -> dict[str, Any] | None:
+def check_finished(out: Path, run: PlannedRun) -> RunRecord | None:
     """The run's existing record, if any. A record trained under another config (e.g. the same sweep
     with a different budget) is an error, never a silent skip."""
     record = load_record(out, run)
     if record is None:
         return None
-    path = out / run.id / "record.json"
+    path = out / run.id / RECORD_FILE
     if not isinstance(record.get("config"), dict):
         raise BenchError(f"{path} has no config; delete it to rerun that run")
     saved = config_from_dict(record["config"], str(path))
@@ -73,13 +78,13 @@ def check_finished(out: Path, run: Run) -> dict[str, Any] | None:
 
 def annotate(path: Path, info: dict[str, Any]) -> None:
     """Put `info` into the record as record["sweep"]; an unchanged record is not rewritten."""
-    record = json.loads(path.read_text())
+    record = read_record(path, hint="delete it to rerun that run")
     if record.get("sweep") != info:
         record["sweep"] = info
-        write_json(path, record)
+        write_record(path, record)
 
 
-def prepare_data(runs: list[Run]) -> None:
+def prepare_data(runs: list[PlannedRun]) -> None:
     """Build each distinct dataset and fetch the evaluation sets once, before any child starts: parallel
     children would otherwise race to build the same cache entry."""
     datasets: list[Any] = []
@@ -92,7 +97,7 @@ def prepare_data(runs: list[Run]) -> None:
         sources.fetch(source)
 
 
-def output_args(run: Run, out: Path) -> list[str]:
+def output_args(run: PlannedRun, out: Path) -> list[str]:
     """Where a child writes, and how it treats what is there: a checkpoint without a record resumes, any
     other leftover starts over."""
     run_dir = out / run.id
@@ -100,13 +105,13 @@ def output_args(run: Run, out: Path) -> list[str]:
     return ["--out", str(out), "--run-id", run.id, "--no-progress", *mode]
 
 
-def child_command(run: Run, out: Path) -> list[str]:
+def child_command(run: PlannedRun, out: Path) -> list[str]:
     """The child's command line: its config file (written by `run_child`) and output arguments."""
     return [sys.executable, "-m", "bench", "run", "--config", str(config_path(out, run)),
             *output_args(run, out)]
 
 
-def run_child(run: Run, out: Path, threads: int) -> int:
+def run_child(run: PlannedRun, out: Path, threads: int) -> int:
     """Train `run` in a child process writing to its log; returns the exit code."""
     log = log_path(out, run)
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +122,7 @@ def run_child(run: Run, out: Path, threads: int) -> int:
                               check=False).returncode
 
 
-def timed_child(run: Run, out: Path, threads: int) -> tuple[int, float]:
+def timed_child(run: PlannedRun, out: Path, threads: int) -> tuple[int, float]:
     t0 = time.perf_counter()
     code = run_child(run, out, threads)
     return code, time.perf_counter() - t0
@@ -141,8 +146,8 @@ class Sweep:
     seeds: list[int]
     lrs: list[float] | None
     common: Shared
-    candidates: list[Run]
-    runs: list[Run] = field(default_factory=list)  # what the sweep runs, once the LR choice is known
+    candidates: list[PlannedRun]
+    runs: list[PlannedRun] = field(default_factory=list)  # what the sweep runs, once the LR choice is known
     search: dict[str, dict[str, Any]] = field(default_factory=dict)  # cell -> lr_search.outcome
     done: int = 0
     total: int = 0
@@ -151,7 +156,7 @@ class Sweep:
     def threads(self) -> int:
         return max(1, (os.cpu_count() or 1) // self.jobs)
 
-    def sweep_info(self, run: Run) -> dict[str, Any] | None:
+    def sweep_info(self, run: PlannedRun) -> dict[str, Any] | None:
         """record["sweep"] for `run`, or None while its cell's LR is still being searched."""
         if self.lrs is None:
             return {"name": self.name, "label": run.label, "lr_search": None}
@@ -160,17 +165,17 @@ class Sweep:
         return {"name": self.name, "label": run.label,
                 "lr_search": lr_search.record_info(run, self.search[run.cell])}
 
-    def annotate(self, run: Run) -> None:
+    def annotate(self, run: PlannedRun) -> None:
         info = self.sweep_info(run)
-        path = self.out / run.id / "record.json"
+        path = self.out / run.id / RECORD_FILE
         if info is not None and path.exists():
             annotate(path, info)
 
-    def report(self, run: Run, outcome: str) -> None:
+    def report(self, run: PlannedRun, outcome: str) -> None:
         self.done += 1
         print(f"[{self.done}/{self.total}] {run.id} ... {outcome}", file=sys.stderr, flush=True)
 
-    def finish(self, run: Run, code: int, wall_s: float) -> None:
+    def finish(self, run: PlannedRun, code: int, wall_s: float) -> None:
         run.wall_s = wall_s
         record = load_record(self.out, run) if code == 0 else None
         if record is None:
@@ -183,7 +188,7 @@ class Sweep:
             self.report(run, f"{run.status} {wall_s:.1f}s")
         self.write_manifest()
 
-    def run_phase(self, runs: list[Run]) -> None:
+    def run_phase(self, runs: list[PlannedRun]) -> None:
         """Run what is not finished with `jobs` children; finished runs are only reported."""
         todo = []
         for run in runs:

@@ -64,7 +64,7 @@ class Shared:
 
 
 @dataclass
-class Run:
+class PlannedRun:
     """One planned child run and, once known, its outcome."""
 
     id: str
@@ -214,10 +214,10 @@ def run_config(common: Shared, scheme: Variant, point: tuple[tuple[str, str], ..
 
 
 def plan_runs(schemes: list[Variant], axes: list[tuple[str, list[str]]], seeds: list[int],
-              lrs: list[float] | None, common: Shared) -> list[Run]:
+              lrs: list[float] | None, common: Shared) -> list[PlannedRun]:
     """Every run the sweep may need, in a fixed order; with `lrs`, every (LR, seed) pair of each cell,
     although only the chosen LR's seeds after the first will run."""
-    runs: list[Run] = []
+    runs: list[PlannedRun] = []
     for scheme in schemes:
         for point in itertools.product(*([(key, t) for t in texts] for key, texts in axes)):
             for seed, lr in itertools.product(seeds, lrs or [None]):
@@ -227,8 +227,8 @@ def plan_runs(schemes: list[Variant], axes: list[tuple[str, list[str]]], seeds: 
                 knobs = [f"{k.partition('.')[2]}{run_id_part(t)}" for k, t in point]
                 cell = "-".join([scheme.label, cfg.preset, *knobs])
                 run_id = f"{cell}-seed{seed}" + (f"-lr{lr:g}" if lr is not None else "")
-                runs.append(Run(run_id, scheme.label, cell, seed, lr, {k: parse_value(t) for k, t in point},
-                                argv, cfg))
+                values = {k: parse_value(t) for k, t in point}
+                runs.append(PlannedRun(run_id, scheme.label, cell, seed, lr, values, argv, cfg))
     ids = [r.id for r in runs]
     if len(set(ids)) != len(ids):
         twice = sorted({i for i in ids if ids.count(i) > 1})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.sweep.grid import Run
+from bench.sweep.grid import PlannedRun
 
 SELECT_BY = "best_val_loss"
 
@@ -18,17 +18,18 @@ def choose_lr(records: dict[float, dict[str, Any] | None]) -> float | None:
     return min(losses, key=lambda lr: (losses[lr], lr)) if losses else None
 
 
-def first_seed(runs: list[Run], seeds: list[int]) -> list[Run]:
+def first_seed(runs: list[PlannedRun], seeds: list[int]) -> list[PlannedRun]:
     """The search's trials: every run of the first seed, at every LR."""
     return [r for r in runs if r.seed == seeds[0]]
 
 
-def at_chosen_lr(runs: list[Run], seeds: list[int], search: dict[str, dict[str, Any]]) -> list[Run]:
+def at_chosen_lr(runs: list[PlannedRun], seeds: list[int],
+                 search: dict[str, dict[str, Any]]) -> list[PlannedRun]:
     """The other seeds' runs at their cell's chosen LR (none for a cell without one)."""
     return [r for r in runs if r.seed != seeds[0] and r.lr == search[r.cell]["chosen"]]
 
 
-def outcome(trials: list[Run], records: dict[float, dict[str, Any] | None],
+def outcome(trials: list[PlannedRun], records: dict[float, dict[str, Any] | None],
             lrs: list[float]) -> dict[str, Any]:
     """One cell's entry of sweep.json's "lr_search": the grid, the chosen LR and every trial. `records`
     maps each trial's LR to its record (None when it has none)."""
@@ -38,7 +39,7 @@ def outcome(trials: list[Run], records: dict[float, dict[str, Any] | None],
                     SELECT_BY: (records[r.lr] or {}).get("train", {}).get(SELECT_BY)} for r in trials]}
 
 
-def record_info(run: Run, cell: dict[str, Any]) -> dict[str, Any]:
+def record_info(run: PlannedRun, cell: dict[str, Any]) -> dict[str, Any]:
     """record["sweep"]["lr_search"] of a run whose cell has its `outcome`."""
     chosen = cell["chosen"]
     return {"grid": cell["grid"], "chosen": chosen, "by": SELECT_BY, "selected": run.lr == chosen}
