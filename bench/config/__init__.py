@@ -1,4 +1,4 @@
-"""Stage 1, configuration: the typed dataclasses (schema.py), presets (presets.py), building a Config from
+"""Configuration: the typed dataclasses (schema.py), presets (presets.py), building a Config from
 a preset, a config file and overrides (load.py), and the override rules of the command line
 (overrides.py)."""
 

@@ -1,1 +1,1 @@
-"""Stage 0, below everything: errors, atomic files, devices and small helpers that every stage shares."""
+"""Below every stage: errors, atomic files, devices and small helpers that every stage shares."""

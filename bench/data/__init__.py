@@ -1,2 +1,2 @@
-"""Stage 2, data: registry sources, evaluation sets, synthetic generators, tokenizers, the token cache and
+"""Data: registry sources, evaluation sets, synthetic generators, tokenizers, the token cache and
 the corpora that training reads."""

@@ -1,4 +1,4 @@
-"""Stage 5, evaluation (docs/evaluation.md): the lm-eval model over our checkpoints (`adapter`), suites over
+"""Evaluation (docs/evaluation.md): the lm-eval model over our checkpoints (`adapter`), suites over
 the tasks in `tasks/` (`suite`; what the YAMLs declare: `catalog`), the record's shape of their scores
 (`results`), lm-eval's own command line with the model registered (`lm_eval_cli`) and the adapter's speed
 benchmark (`benchmark`)."""

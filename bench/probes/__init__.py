@@ -1,1 +1,1 @@
-"""Stage 5, probes: structural snapshots during training and the token-level probe after it."""
+"""Probes: structural snapshots during training and the token-level probe after it."""

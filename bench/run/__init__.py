@@ -1,1 +1,1 @@
-"""Stage 6, one run end to end: plan, train, evaluate, probe, write the record and its figures."""
+"""One run end to end: plan, train, evaluate, probe, write the record and its figures."""

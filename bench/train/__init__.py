@@ -1,1 +1,1 @@
-"""Stage 4, training: the shared core (trainer, schedule, checkpoints, callbacks) and what measures it."""
+"""Training: the shared core (trainer, schedule, checkpoints, callbacks) and what measures it."""
