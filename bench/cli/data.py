@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bench.cli.common import Parser
 from bench.core.errors import BenchError
+from bench.core.paths import check_output_dir
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +36,7 @@ def cmd(args: argparse.Namespace) -> int:
     from bench.data.cache import cache_dir, read_manifest, set_cache_dir
 
     if args.cache_dir is not None:
+        check_output_dir(args.cache_dir, "--cache-dir")
         set_cache_dir(args.cache_dir)
     if args.data_command == "list":
         from tabulate import tabulate
@@ -58,6 +60,8 @@ def cmd(args: argparse.Namespace) -> int:
         sources.get_source(name)  # every name is checked before anything is fetched
     if args.archive is not None and len(names) != 1:
         raise BenchError("--archive needs exactly one SOURCE")
+    if args.archive is not None and not args.archive.is_file():
+        raise BenchError(f"--archive {args.archive} is not a file")
     for name in names:
         t0 = time.perf_counter()
         entry = sources.fetch(name, progress=not args.no_progress, archive=args.archive)

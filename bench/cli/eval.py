@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--seed", type=int, default=1234, help="lm-eval seeds (default %(default)s)")
     p.add_argument("--update-record", action="store_true",
-                   help="write the scores into each run's record.json (eval, groups), atomically")
+                   help="merge the scores into each run's record.json task by task (tasks not scored now "
+                   "keep theirs), atomically, logged in <run>/record_history.jsonl")
     p.add_argument("--benchmark", action="store_true", help="time the adapter instead of scoring runs")
     p.add_argument("--presets", default="nano,small",
                    help="--benchmark: presets to time (default %(default)s)")
@@ -47,10 +49,19 @@ def eval_rows(results: dict[str, Any]) -> list[list[Any]]:
 def cmd(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
+    from bench.core.device import resolve_device
+    from bench.evaluate.catalog import check_tasks
+
     tasks = names(args.tasks)
     limit = args.limit or None
     if args.limit < 0:
         raise BenchError("--limit must be >= 0 (0 = all documents)")
+    if args.batch_size <= 0:
+        raise BenchError(f"--batch-size must be positive, got {args.batch_size}")
+    if not 0 <= args.seed < 2**32:
+        raise BenchError(f"--seed must be in [0, 2^32 - 1], got {args.seed}")
+    check_tasks(tasks, "--tasks")
+    resolve_device(args.device)
     if args.benchmark:
         from bench.evaluate.benchmark import benchmark
 
@@ -61,8 +72,9 @@ def cmd(args: argparse.Namespace) -> int:
     if not args.runs:
         raise BenchError("name at least one run directory (or use --benchmark)")
     from bench.evaluate.adapter import BenchLM
+    from bench.evaluate.results import merge_scores
     from bench.evaluate.suite import run_suite
-    from bench.record.schema import RECORD_FILE, attach_scores, read_record, write_record
+    from bench.record.schema import RECORD_FILE, RunRecord, update_record
     from bench.train.artifacts import load_run
 
     for run_dir in args.runs:
@@ -75,7 +87,10 @@ def cmd(args: argparse.Namespace) -> int:
                                                     "normalized", "n"], tablefmt="github", floatfmt=".4f"))
         record_path = run_dir / RECORD_FILE
         if args.update_record and record_path.exists():
-            record = read_record(record_path)
-            attach_scores(record, results)
-            write_record(record_path, record)
+            def merge(record: RunRecord, results: dict[str, Any] = results) -> None:
+                for group in merge_scores(record, results):
+                    print(f"{group}: re-aggregated from the tasks the record holds", file=sys.stderr)
+
+            # Per task: tasks scored before and not now keep their scores and provenance.
+            update_record(record_path, merge)
     return 0

@@ -35,7 +35,9 @@ def cmd(args: argparse.Namespace) -> int:
     if not args.check:
         rows = [(s.name, s.formula, s.source, ", ".join(s.knobs) or "-") for s in SCHEMES.values()]
         print(tabulate(rows, headers=["scheme", "rule", "source", "knobs"], tablefmt="github"))
-        print("\nEvery scheme: norm gains 1, biases 0. A parameter no rule claims is an error.")
+        print("\nEvery scheme: norm gains 1, biases 0 (torch-default: linear biases U(±1/√d_in), as in "
+              "PyTorch). A parameter no rule claims is an error. Interpretations of each source: "
+              "docs/schemes.md.")
         return 0
     return run_scale_check(args)
 
@@ -46,7 +48,7 @@ def run_scale_check(args: argparse.Namespace) -> int:
     from bench.config import build_config, dotted
     from bench.data.corpus import load_corpus
     from bench.model.schemes import SCHEMES
-    from bench.train.scale_check import check_scheme, flags
+    from bench.train.scale_check import at_width, check_scheme, flags
 
     widths = int_list(args.widths, "--widths")
     if args.steps < 0:
@@ -64,6 +66,9 @@ def run_scale_check(args: argparse.Namespace) -> int:
     base = dotted(args.set)
     configs = [build_config(args.preset, None, {**base, "init": {**base.get("init", {}), **v}})
                for v in variants]
+    for cfg in configs:
+        for width in widths:
+            at_width(cfg, width)  # every width is checked before data is loaded
     corpus = load_corpus(configs[0].data)
     for cfg in configs:
         rows, facts = check_scheme(cfg, corpus, widths, args.steps)

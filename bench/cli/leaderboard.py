@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from bench.core.errors import BenchError
+from bench.core.paths import check_output_dir
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,4 +44,9 @@ def cmd(args: argparse.Namespace) -> int:
         if given:
             raise BenchError(f"{', '.join(given)} cannot be combined with the manifest (--check/--manifest)")
         return lb.regenerate(args.manifest or lb.DEFAULT_MANIFEST, check=args.check)
+    for flag, path in [("--out", args.out), ("--figure", args.figure)]:
+        if path is not None:
+            check_output_dir(path.parent, flag)
+            if path.is_dir():
+                raise BenchError(f"{flag} {path} is a directory; name a file")
     return lb.leaderboard(lb.TableSpec(**{**options, "runs": args.runs or lb.DEFAULT_RUNS}))

@@ -10,6 +10,7 @@ from bench.cli import data, inits, leaderboard, lm_eval, probe, run, sweep
 from bench.cli import eval as evaluate
 from bench.cli.common import Parser
 from bench.core.errors import BenchError
+from bench.train.interrupt import Terminated, signals_raise
 
 # In the order `python -m bench --help` lists them.
 SUBCOMMANDS = (run, inits, evaluate, lm_eval, data, probe, sweep, leaderboard)
@@ -29,8 +30,13 @@ def main(argv: list[str] | None = None) -> int:
         return lm_eval.forward(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with signals_raise():
+            return args.func(args)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM anywhere else: what was written is complete
+        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        print(f"interrupted ({name})", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
 

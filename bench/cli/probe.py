@@ -23,10 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd(args: argparse.Namespace) -> int:
+    from bench.core.device import resolve_device
     from bench.run.pipeline import reprobe
 
     if args.max_tokens is not None and args.max_tokens <= 0:
         raise BenchError(f"--max-tokens must be positive, got {args.max_tokens}")
+    resolve_device(args.device)  # before the corpus is loaded
     record = reprobe(args.run_dir, args.device, args.max_tokens, plots=not args.no_plots)
     for name, bucket in record["probes"]["tokens"]["buckets"].items():
         loss = "n/a" if bucket["mean_loss"] is None else f"{bucket['mean_loss']:.4f}"

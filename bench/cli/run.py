@@ -72,15 +72,17 @@ def run_config(args: argparse.Namespace) -> Config:
 
 def cmd(args: argparse.Namespace) -> int:
     from bench.run.pipeline import execute, plan
+    from bench.train.interrupt import Interrupted
 
     cfg = run_config(args)
     p = plan(cfg, args.out, args.run_id, args.resume, args.overwrite)
     print(f"run {p.run_dir} | {cfg.init.method} on {cfg.preset} | device {p.device}", file=sys.stderr)
     try:
         record = execute(p, progress=not args.no_progress)
-    except KeyboardInterrupt:
-        print(f"interrupted; continue with the same command plus --resume ({p.run_dir})", file=sys.stderr)
-        return 130
+    except Interrupted as exc:  # training stopped at a step boundary and checkpointed
+        print(f"interrupted: {exc}; continue with the same command plus --resume ({p.run_dir})",
+              file=sys.stderr)
+        return exc.exit_code
     t = record["train"]
     mfu = f"{100 * t['mfu']:.2f}%" if t["mfu"] is not None else "n/a"
     final = f"{t['final_loss']:.4f}" if t["final_loss"] is not None else "n/a"

@@ -210,5 +210,35 @@ def validate(cfg: Config) -> None:
         raise BenchError("probe.every must be >= 0, probe.batch_size and probe.max_tokens positive")
     if pr.ngram_max < 2 or not 0 < pr.condensation_threshold < 1:
         raise BenchError("probe.ngram_max must be >= 2 and probe.condensation_threshold in (0, 1)")
-    if o.grad_clip < 0:
+    if not (math.isfinite(o.grad_clip) and o.grad_clip >= 0):
         raise BenchError(f"optim.grad_clip must be >= 0 (0 disables clipping), got {o.grad_clip}")
+    _ranges(cfg)
+
+
+# Seeds feed numpy's and lm-eval's generators, which take 32-bit unsigned seeds.
+_SEED_MAX = 2**32 - 1
+
+
+def _ranges(cfg: Config) -> None:
+    """The domain of every remaining numeric field, so that no nonsensical value reaches training (where
+    it would crash late or be silently replaced)."""
+    m, o, t = cfg.model, cfg.optim, cfg.train
+    for what, value in [("model.max_seq_len", m.max_seq_len), ("train.eval_batches", t.eval_batches),
+                        ("train.spike_window", t.spike_window)]:
+        if value <= 0:
+            raise BenchError(f"{what} must be positive, got {value}")
+    if m.vocab_size < 0:
+        raise BenchError(f"model.vocab_size must be >= 0 (0 = the corpus vocabulary), got {m.vocab_size}")
+    if not (math.isfinite(m.rope_base) and m.rope_base > 1):
+        raise BenchError(f"model.rope_base must be a finite number > 1, got {m.rope_base}")
+    for what, beta in [("optim.beta1", o.beta1), ("optim.beta2", o.beta2)]:
+        if not 0 <= beta < 1:
+            raise BenchError(f"{what} must be in [0, 1), got {beta}")
+    _positive(o.eps, "optim.eps")
+    _positive(t.spike_factor, "train.spike_factor")
+    for what, seed in [("init.seed", cfg.init.seed), ("data.seed", cfg.data.seed),
+                       ("eval.seed", cfg.eval.seed)]:
+        if not 0 <= seed <= _SEED_MAX:
+            raise BenchError(f"{what} must be in [0, 2^32 - 1], got {seed}")
+    if cfg.eval.enabled and cfg.eval.every and not cfg.eval.every_tasks:
+        raise BenchError("eval.every_tasks is empty: name tasks or groups, or set eval.every = 0")

@@ -49,6 +49,12 @@ class InitConfig:
     embed_fan_in: Literal["d_model", "vocab"] = "d_model"
     distribution: Literal["normal", "uniform"] = "normal"
     depth_scaling: bool = True
+    # Departure knobs (docs/schemes.md). Defaults follow the cited sources, and old records (without
+    # these keys) still load: small_init_depth adds ÷√(2L) on small-init's out roles (in neither gpt-neox nor
+    # Nguyen & Salazar; initbench's default before #21); wesar_embed draws WeSaR's embedding from the backbone
+    # ("backbone", the project's reading) or at the shared σ, no gate ("sigma", per a secondary copy).
+    small_init_depth: bool = False
+    wesar_embed: Literal["backbone", "sigma"] = "backbone"
     truncate: float | None = None
     overrides: list[str] = field(default_factory=list)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import BenchError
+from bench.core.lock import exclusive
 
 MANIFEST = "MANIFEST.json"
 _override: Path | None = None
@@ -71,6 +72,15 @@ def entry_ok(path: Path) -> bool:
 
 def read_manifest(path: Path) -> dict[str, Any]:
     return json.loads((path / MANIFEST).read_text())
+
+
+def entry_lock(path: Path) -> contextlib.AbstractContextManager[None]:
+    """Held while one process builds the entry `path`: a concurrent builder of the same entry waits, then
+    finds it complete (check `entry_ok` again inside) instead of building it a second time. The lock files
+    live in `<cache>/locks/`, apart from the entries, whose folders hold nothing but complete entries and
+    the temporary folders of builds in progress."""
+    lock = cache_dir() / "locks" / f"{path.parent.name}-{path.name}.lock"
+    return exclusive(lock, f"cache entry {path}", wait=True, remove=False)
 
 
 @contextlib.contextmanager

@@ -29,7 +29,7 @@ from bench.config import DataConfig
 from bench.core.errors import BenchError
 from bench.data.cache import building, cache_dir, entry_ok
 from bench.data.token_cache import Document, Stream, build_or_load, cache_key
-from bench.data.vocab import Vocab, train_bpe, word_vocab
+from bench.data.vocab import BPE_MIN_VOCAB, Vocab, train_bpe, word_vocab
 
 IGNORE = -100  # target value that the loss skips
 BPE_SAMPLE_CHARS = 4_000_000  # per source: enough for a small BPE vocabulary, cheap to train
@@ -216,15 +216,25 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def tokenizer_kind(cfg: DataConfig) -> str:
+    """"word" or "bpe": the tokenizer `cfg` trains, from the source names alone (nothing is fetched), with
+    the checks that need the kind: word-level needs synthetic sources only, BPE a vocabulary at least as
+    large as its byte alphabet."""
+    from bench.data import synthetic
+
+    synthetic_only = all(name in synthetic.GENERATORS for name in parse_sources(cfg))
+    kind = cfg.tokenizer if cfg.tokenizer != "auto" else "word" if synthetic_only else "bpe"
+    if kind == "word" and not synthetic_only:
+        raise BenchError("data.tokenizer = 'word' needs synthetic sources only (natural text needs 'bpe')")
+    if kind == "bpe" and cfg.vocab_size < BPE_MIN_VOCAB:
+        raise BenchError(f"data.vocab_size {cfg.vocab_size} is below the byte-level BPE's minimum "
+                         f"{BPE_MIN_VOCAB} (256 byte symbols + EOS)")
+    return kind
+
+
 def make_vocab(cfg: DataConfig, materials: list[Material],
                docs: Callable[[], dict[str, dict[str, list[Document]]]]) -> Vocab:
-    kind = cfg.tokenizer
-    if kind == "auto":
-        kind = "word" if all(m.synthetic for m in materials) else "bpe"
-    if kind == "word":
-        if not all(m.synthetic for m in materials):
-            raise BenchError("data.tokenizer = 'word' needs synthetic sources only "
-                             "(natural text needs 'bpe')")
+    if tokenizer_kind(cfg) == "word":
         return word_vocab(w for m in materials for w in m.vocabulary)
     parts = {"kind": "bpe", "vocab_size": cfg.vocab_size, "sample_chars": BPE_SAMPLE_CHARS,
              "sources": sorted(json.dumps(m.content, sort_keys=True) for m in materials)}
@@ -276,6 +286,7 @@ def _val_windows(stream: Stream, seq_len: int, answers_only: bool) -> Split:
 
 
 def load_corpus(cfg: DataConfig) -> Corpus:
+    tokenizer_kind(cfg)  # its checks come before any source is fetched or generated
     weights = parse_sources(cfg)
     materials = [material(name, cfg) for name in weights]
     rows_mode = len(materials) == 1 and materials[0].synthetic and cfg.corpus != "mixture"

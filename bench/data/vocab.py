@@ -16,6 +16,9 @@ from bench.core.files import write_text
 
 EOS = "<|endoftext|>"
 UNK = "<unk>"
+# The byte-level BPE always holds every byte symbol plus EOS, whatever vocab_size asks for: a smaller
+# data.vocab_size would silently become this one, so it is refused instead.
+BPE_MIN_VOCAB = len(pre_tokenizers.ByteLevel.alphabet()) + 1
 
 
 @dataclass

@@ -87,3 +87,14 @@ def eval_sources(tasks: list[str]) -> list[str]:
     fetched before training so a missing source fails the run before it starts."""
     needed = (src for name in tasks for task in group_members(name) for src in task_sources(task))
     return list(dict.fromkeys(needed))
+
+
+def check_tasks(names: list[str], what: str) -> None:
+    """Every name is a task or group of tasks/: checked when a command is planned, so that a misspelt
+    task fails before training rather than after it."""
+    known = configs()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        groups = sorted(n for n, c in known.items() if "group" in c)
+        raise BenchError(f"{what}: unknown task or group {', '.join(map(repr, unknown))} (groups: "
+                         f"{', '.join(groups)}; tasks: the task: names of {tasks_dir()}/*.yaml)")

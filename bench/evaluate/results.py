@@ -6,12 +6,18 @@ per task its metrics under plain names ("acc,none" -> "acc"; other filters stay 
 `metadata` and `normalized` = (acc − chance)/(1 − chance) (`chance_normalized`). A group gets the same
 fields over its leaf `subtasks`, with the chance level of its own YAML or, when all its subtasks share
 one, theirs.
+
+`merge_scores` puts results into a record task by task; a group scored earlier whose tasks were partly
+re-scored is re-aggregated from the tasks the record now holds, with lm-eval's own formulas.
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+from bench.evaluate import catalog
+from bench.record.schema import GroupScores, RunRecord, attach_scores, scoring_conditions
 
 
 def chance_normalized(acc: float | None, chance: float | None) -> float | None:
@@ -102,3 +108,56 @@ def convert_results(results: dict[str, Any], group_meta: dict[str, Any] | None =
         out_groups[name] = entry
     return {"tasks": tasks, "groups": out_groups,
             "versions": {k: v for k, v in sorted((results.get("versions") or {}).items())}}
+
+
+def _aggregate(tasks: dict[str, Any], members: list[str], spec: dict[str, Any]) -> dict[str, Any]:
+    """One `aggregate_metric_list` entry of a group's YAML over `members`' record scores, in lm-eval's raw
+    shape ("acc,none", "acc_stderr,none") and with lm-eval's formulas (lm_eval.api.group.Group)."""
+    from lm_eval.api.metrics import aggregate_subtask_metrics, pooled_sample_stderr, unweighted_mean_stderr
+
+    metric, by_size = spec["metric"], spec.get("weight_by_size", True)  # lm-eval's default
+    # The metric under every filter the tasks hold: "acc" (filter none) and "acc@<filter>".
+    keys = dict.fromkeys(k for t in members for k in tasks[t]
+                         if (k == metric or k.startswith(f"{metric}@")) and not k.endswith("_stderr"))
+    raw: dict[str, Any] = {}
+    for key in keys:
+        have = [t for t in members if _number(tasks[t].get(key)) is not None]
+        if not have:
+            continue
+        filt = key.partition("@")[2] or "none"
+        sizes = [tasks[t].get("n") or 0 for t in have]
+        raw[f"{metric},{filt}"] = aggregate_subtask_metrics([tasks[t][key] for t in have], sizes, by_size)
+        stderrs = [_number(tasks[t].get(f"{key}_stderr")) for t in have]
+        raw[f"{metric}_stderr,{filt}"] = "N/A" if None in stderrs else \
+            pooled_sample_stderr(stderrs, sizes) if by_size else unweighted_mean_stderr(stderrs)
+    return raw
+
+
+def regroup(record: RunRecord, name: str) -> GroupScores:
+    """Group `name` re-aggregated from its member tasks (tasks/*.yaml) that `record` holds, as lm-eval
+    aggregates it; `recomputed` names the members missing and whether the members present were scored
+    under different conditions (None: some provenance unknown)."""
+    old = record["groups"][name]
+    cfg = catalog.configs().get(name)
+    members = list(catalog.group_members(name)) if cfg else \
+        [*old.get("subtasks", []), *old.get("recomputed", {}).get("missing", [])]
+    tasks = record["eval"]
+    present = [t for t in members if t in tasks]
+    raw: dict[str, Any] = {}
+    for spec in (cfg or {}).get("aggregate_metric_list") or []:
+        raw.update(_aggregate(tasks, present, spec))
+    entry = _convert(raw, old.get("chance"), sum(tasks[t].get("n") or 0 for t in present))
+    entry["subtasks"] = present
+    conditions = {scoring_conditions(record, t) for t in present}
+    entry["recomputed"] = {"missing": [t for t in members if t not in present],
+                           "mixed_provenance": None if None in conditions else len(conditions) > 1}
+    return entry  # type: ignore[return-value]  # _convert's dict has the GroupScores keys
+
+
+def merge_scores(record: RunRecord, results: dict[str, Any]) -> list[str]:
+    """Merge `run_suite` results into `record` task by task (bench.record.schema.attach_scores), then
+    re-aggregate the groups scored earlier that a task scored now belongs to. Returns those groups."""
+    stale = attach_scores(record, results)
+    for name in stale:
+        record["groups"][name] = regroup(record, name)
+    return stale

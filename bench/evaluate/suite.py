@@ -26,6 +26,7 @@ from bench.core.errors import BenchError
 from bench.data.sources import hub_offline
 from bench.evaluate import catalog
 from bench.evaluate.results import convert_results
+from bench.record.env import scoring_provenance
 
 if TYPE_CHECKING:
     from lm_eval.api.model import TemplateLM
@@ -101,6 +102,8 @@ def run_suite(lm: TemplateLM, tasks: list[str], limit: int | None = None, tasks_
     wall = time.perf_counter() - t0
     out = convert_results(results, _group_metadata(tm))
     out["wall_s"] = wall
+    # Kept per task in the record, so that scores obtained at different times say how each was obtained.
+    out["provenance"] = scoring_provenance(limit, seed, getattr(lm, "batch_size", None))
     if log_samples:
         out["samples"] = results.get("samples")
     return out

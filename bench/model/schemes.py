@@ -1,9 +1,11 @@
 """Initialization as data: a registry of schemes mapping (role, shape, depth, config) to a distribution.
 
-Every scheme of docs/schemes.md is a rule `(ParamSpec, Ctx) -> Dist` over the weight-matrix roles; norm gains
-start at 1 and biases at 0 under every scheme. `apply_init` draws every parameter from its own seeded
-generator (seed, parameter name), so adding a parameter never changes the draws of the others, and
-returns the per-parameter table that goes into the run record. A parameter no rule claims is an error.
+Every scheme of docs/schemes.md is a rule `(ParamSpec, Ctx) -> Dist` over the weight-matrix roles, and each
+rule's docstring cites the file or paper it implements; norm gains start at 1 and biases at 0 under every
+scheme but `torch-default`, whose linear biases are PyTorch's U(±1/√fan_in). `apply_init` draws every
+parameter from its own seeded generator (seed, parameter name), so adding a parameter never changes the draws
+of the others, and returns the per-parameter table that goes into the run record. A parameter no rule claims
+is an error.
 """
 
 from __future__ import annotations
@@ -124,15 +126,18 @@ class Scheme:
     knobs: tuple[str, ...]
     rule: Rule
     check: Callable[[InitConfig], None] | None = None
+    # A linear layer's bias from the fan-in of its weight (PyTorch's default); None: biases start at 0.
+    bias: Callable[[int], Dist] | None = None
 
 
 SCHEMES: dict[str, Scheme] = {}
 
 
 def register(name: str, formula: str, source: str, knobs: tuple[str, ...] = (),
-             check: Callable[[InitConfig], None] | None = None) -> Callable[[Rule], Rule]:
+             check: Callable[[InitConfig], None] | None = None,
+             bias: Callable[[int], Dist] | None = None) -> Callable[[Rule], Rule]:
     def deco(rule: Rule) -> Rule:
-        SCHEMES[name] = Scheme(name, formula, source, knobs, rule, check)
+        SCHEMES[name] = Scheme(name, formula, source, knobs, rule, check, bias)
         return rule
     return deco
 
@@ -152,44 +157,79 @@ def _sym(fan_in: int, fan_out: int, ctx: Ctx, var_numerator: float, fan: float) 
     return Dist.normal(math.sqrt(var), ctx.trunc())
 
 
-@register("torch-default", "Linear: U(±1/√d_in) (kaiming_uniform, a=√5); Embedding: N(0, 1)",
-          "PyTorch nn.Linear / nn.Embedding reset_parameters (the 'no init' baseline)")
+def _out_scaled(std: float, spec: ParamSpec, ctx: Ctx, on: bool) -> Dist:
+    """N(0, std²), and for the residual writers (attn_out, mlp_out) std/√(2L) when `on`: Megatron-LM's
+    `scaled_init_method_normal(sigma, num_layers)` (megatron/model/utils.py), σ/√(2·num_layers)."""
+    if on and spec.role in OUT_ROLES:
+        std /= math.sqrt(2 * ctx.n_layers)
+    return Dist.normal(std, ctx.trunc())
+
+
+def _torch_linear(fan_in: int) -> Dist:
+    """U(±1/√fan_in): nn.Linear's weight (kaiming_uniform_ with a = √5) and its bias alike."""
+    return Dist.uniform(1.0 / math.sqrt(fan_in))
+
+
+@register("torch-default", "Linear: U(±1/√d_in) (kaiming_uniform, a=√5), bias U(±1/√d_in); "
+          "Embedding: N(0, 1)",
+          "pytorch/pytorch torch/nn/modules/linear.py Linear.reset_parameters; "
+          "torch/nn/modules/sparse.py Embedding.reset_parameters", bias=_torch_linear)
 def _torch_default(spec: ParamSpec, ctx: Ctx) -> Dist:
+    """PyTorch's construction-time init, the "no init" baseline. `Linear.reset_parameters`:
+    `kaiming_uniform_(weight, a=√5)` = U(±1/√fan_in) and, with a bias, `uniform_(bias, ±1/√fan_in)`;
+    `Embedding.reset_parameters`: `normal_(weight)` = N(0, 1); LayerNorm/RMSNorm: gains 1, biases 0."""
     if spec.role in ("embed", "pos_embed"):
         return Dist.normal(1.0, ctx.trunc())
-    return Dist.uniform(1.0 / math.sqrt(spec.shape[1]))
+    return _torch_linear(spec.shape[1])
 
 
 def _check_sigma(cfg: InitConfig) -> None:
     _finite_positive(cfg.sigma, "--sigma", cfg.method)
 
 
-@register("normal", "N(0, σ²) for every matrix, σ = 0.02", "GPT-2 (Radford et al. 2019); LLaMA",
+@register("normal", "N(0, σ²) for every matrix, σ = 0.02",
+          "openai/gpt-2 src/model.py (conv1d w_init_stdev=0.02, wte 0.02); huggingface/transformers "
+          "modeling_llama.py LlamaPreTrainedModel._init_weights (initializer_range 0.02)",
           ("sigma", "truncate"), _check_sigma)
 def _normal(spec: ParamSpec, ctx: Ctx) -> Dist:
+    """One σ for every matrix, as GPT-2's released code (openai/gpt-2 src/model.py: `conv1d`
+    w_init_stdev=0.02, `wte` 0.02; its `wpe` 0.01 is not reproduced: a learned position table gets σ too)
+    and LLaMA's reference init (`_init_weights`: normal_(std=initializer_range) on every Linear and
+    Embedding). The 1/√N residual scaling of the GPT-2 paper (§2.3) is `megatron`."""
     return Dist.normal(ctx.init.sigma, ctx.trunc())
 
 
 @register("megatron", "normal; attn_out and mlp_out × 1/√(2L)",
-          "GPT-2 paper §2.3; Megatron-LM (Shoeybi et al. 2019); nanoGPT",
+          "NVIDIA/Megatron-LM megatron/model/utils.py init_method_normal + scaled_init_method_normal; "
+          "karpathy/nanoGPT model.py GPT.__init__ (c_proj std 0.02/√(2·n_layer)); GPT-2 paper §2.3",
           ("sigma", "depth_scaling", "truncate"), _check_sigma)
 def _megatron(spec: ParamSpec, ctx: Ctx) -> Dist:
-    std = ctx.init.sigma
-    if spec.role in OUT_ROLES and ctx.init.depth_scaling:
-        std /= math.sqrt(2 * ctx.n_layers)
-    return Dist.normal(std, ctx.trunc())
+    """Megatron-LM: `init_method_normal(sigma)` (default `--init-method-std` 0.02) on every matrix and
+    `scaled_init_method_normal(sigma, num_layers)` = σ/√(2L) on the attention dense and MLP dense_4h_to_h;
+    nanoGPT's `c_proj.weight` std 0.02/√(2·n_layer) is the same rule. Knob: depth_scaling=false drops the
+    scaling (then it equals `normal`)."""
+    return _out_scaled(ctx.init.sigma, spec, ctx, ctx.init.depth_scaling)
 
 
 @register("xavier", "N(0, 2/(fan_in+fan_out)); uniform: U(±√(6/(fan_in+fan_out)))",
-          "Glorot & Bengio 2010", ("distribution", "truncate", "embed_fan_in"))
+          "Glorot & Bengio 2010 eqs. 12 and 16; pytorch/pytorch torch/nn/init.py xavier_normal_ / "
+          "xavier_uniform_ (gain 1)", ("distribution", "truncate", "embed_fan_in"))
 def _xavier(spec: ParamSpec, ctx: Ctx) -> Dist:
+    """Var = 2/(n_in + n_out) (Glorot & Bengio eq. 12; eq. 16 is its uniform form), as torch's
+    `xavier_normal_` (the default here) and `xavier_uniform_` compute it for a (out, in) weight. Embedding
+    (V, d): initbench's default treats it as a d→d map (fans d, d: std √(1/d)); torch's fans on the (V, d)
+    tensor are (d, V), std √(2/(V+d)), which `embed_fan_in = "vocab"` reproduces."""
     fi, fo = ctx.fan_in(spec), ctx.fan_out(spec)
     return _sym(fi, fo, ctx, 2.0, fi + fo)
 
 
-@register("kaiming", "N(0, 2/fan_in); uniform: U(±√(6/fan_in))", "He et al. 2015 (fan-in, ReLU gain)",
-          ("distribution", "truncate", "embed_fan_in"))
+@register("kaiming", "N(0, 2/fan_in); uniform: U(±√(6/fan_in))",
+          "He et al. 2015 (arXiv 1502.01852) §2.2 eq. 10; pytorch/pytorch torch/nn/init.py kaiming_normal_ "
+          "(mode fan_in, a=0)", ("distribution", "truncate", "embed_fan_in"))
 def _kaiming(spec: ParamSpec, ctx: Ctx) -> Dist:
+    """std √(2/n_l), n_l the fan-in (He et al. eq. 10), = torch's `kaiming_normal_(mode="fan_in",
+    nonlinearity="leaky_relu", a=0)`. Embedding (V, d): fan-in d, which is also torch's fan-in of the
+    (V, d) tensor; `embed_fan_in = "vocab"` (fan-in V) is a departure."""
     fi = ctx.fan_in(spec)
     return _sym(fi, ctx.fan_out(spec), ctx, 2.0, fi)
 
@@ -198,27 +238,38 @@ def _small(ctx: Ctx) -> float:
     return math.sqrt(2.0 / (5.0 * ctx.d))
 
 
-@register("small-init", "N(0, 2/(5d)) for every matrix; attn_out and mlp_out × 1/√(2L)",
-          "Nguyen & Salazar 2019 (Transformers without Tears); gpt-neox small_init",
-          ("depth_scaling", "truncate"))
+@register("small-init", "N(0, 2/(5d)) for every matrix (knob small_init_depth: out roles × 1/√(2L))",
+          "EleutherAI/gpt-neox megatron/model/init_functions.py small_init_init_method; "
+          "Nguyen & Salazar 2019 (arXiv 1910.05895)", ("small_init_depth", "truncate"))
 def _small_init(spec: ParamSpec, ctx: Ctx) -> Dist:
-    std = _small(ctx)
-    if spec.role in OUT_ROLES and ctx.init.depth_scaling:
-        std /= math.sqrt(2 * ctx.n_layers)
-    return Dist.normal(std, ctx.trunc())
+    """gpt-neox `small_init_init_method(dim)`: std √(2/(5·hidden_size)), no depth term, used for every
+    matrix when small_init is both init_method and output_layer_init_method. Knob small_init_depth=true adds
+    Megatron's ÷√(2L) on the out roles (initbench's earlier default; in no source)."""
+    return _out_scaled(_small(ctx), spec, ctx, ctx.init.small_init_depth)
 
 
 @register("wang", "attn_out and mlp_out: std 2/(L·√d); every other matrix: small-init's √(2/(5d))",
-          "Wang & Komatsuzaki 2021 (GPT-J); gpt-neox wang_init", ("truncate",))
+          "EleutherAI/gpt-neox megatron/model/init_functions.py wang_init_method + small_init_init_method "
+          "(configs: init_method small_init, output_layer_init_method wang_init)", ("truncate",))
 def _wang(spec: ParamSpec, ctx: Ctx) -> Dist:
+    """gpt-neox's pairing used by GPT-NeoX-20B and Pythia: `output_layer_init_method = wang_init`
+    (std 2/n_layers/√hidden_size) on the attention dense and dense_4h_to_h, `init_method = small_init`
+    elsewhere (embedding and head included). Wang & Komatsuzaki's GPT-J (mesh-transformer-jax) uses the
+    same output std but its own default init elsewhere, which is not reproduced."""
     if spec.role in OUT_ROLES:
         return Dist.normal(2.0 / (ctx.n_layers * math.sqrt(ctx.d)), ctx.trunc())
     return Dist.normal(_small(ctx), ctx.trunc())
 
 
 @register("mitchell", "std 1/√d_in; attn_out 1/√(2·d·(l+1)); mlp_out 1/√(2·d_ff·(l+1)); truncated at 3σ",
-          "OLMo 'mitchell' init (Groeneveld et al. 2024)", ("truncate", "embed_fan_in"))
+          "allenai/OLMo olmo/model.py OLMoBlock.reset_parameters, OLMo.reset_parameters "
+          "(InitFnType.mitchell)",
+          ("truncate", "embed_fan_in"))
 def _mitchell(spec: ParamSpec, ctx: Ctx) -> Dist:
+    """OLMo, init_fn = mitchell: in_std 1/√d_model (att_proj, ff_proj), attn_out 1/√(2·d_model·(layer_id+1)),
+    ff_out 1/√(2·ff_out.in_features·(layer_id+1)), embedding (wte) and untied head 1/√d_model; every draw
+    `init_normal(..., init_cutoff_factor=3)`, a normal truncated at ±3σ. OLMo always gives the embedding
+    1/√d_model; `embed_fan_in = "vocab"` (1/√V) is a departure."""
     depth = (spec.layer or 0) + 1
     if spec.role == "attn_out":
         std = 1.0 / math.sqrt(2 * ctx.d * depth)
@@ -229,10 +280,15 @@ def _mitchell(spec: ParamSpec, ctx: Ctx) -> Dist:
     return Dist.normal(std, ctx.trunc(3.0))
 
 
-@register("mtnlg", "N(0, 1/(3d)) for every matrix", "Megatron-Turing NLG 530B (Smith et al. 2022)",
-          ("truncate",))
+@register("mtnlg", "N(0, 1/(3d)) for every matrix; attn_out and mlp_out × 1/√(2L) (Megatron's scaled init)",
+          "Smith et al. 2022 (arXiv 2201.11990), std √(1/(3d)) as Megatron's --init-method-std; "
+          "NVIDIA/Megatron-LM megatron/model/utils.py scaled_init_method_normal",
+          ("depth_scaling", "truncate"))
 def _mtnlg(spec: ParamSpec, ctx: Ctx) -> Dist:
-    return Dist.normal(math.sqrt(1.0 / (3.0 * ctx.d)), ctx.trunc())
+    """MT-NLG 530B trained with Megatron(-DeepSpeed) at `--init-method-std` √(1/(3d)) (4.0e-3 at d = 20480),
+    so its out roles got Megatron's `scaled_init_method_normal`, σ/√(2L). Knob depth_scaling=false gives
+    σ on every matrix (initbench's `mtnlg` before the init-fidelity correction)."""
+    return _out_scaled(math.sqrt(1.0 / (3.0 * ctx.d)), spec, ctx, ctx.init.depth_scaling)
 
 
 def _check_gamma(cfg: InitConfig) -> None:
@@ -243,13 +299,19 @@ def _check_gamma(cfg: InitConfig) -> None:
           "Xu group: arXiv 2405.05409, 2502.04375, 2505.23013, 2606.17945",
           ("gamma", "embed_fan_in", "truncate"), _check_gamma)
 def _gamma(spec: ParamSpec, ctx: Ctx) -> Dist:
+    """σ = d_in^(−γ) for every matrix (the γ-initialization of the Xu group's papers)."""
     return Dist.normal(ctx.fan_in(spec) ** (-ctx.init.gamma), ctx.trunc())
 
 
 @register("he", "WeSaR's He backbone: std √(1/d); attn_out √(1/(2Ld)); mlp_out √(2/(2L·d_ff))",
-          "WeSaR paper (arXiv 2410.05052) §3, backbone of Nguyen & Salazar / He et al.", ("truncate",))
+          "Nishida et al. 2024 (arXiv 2410.05052), its He backbone: W_o √(1/(2Nd)), W_d √(2/(8Nd)), others "
+          "√(1/d) (read from a secondary copy of the paper's table)",
+          ("truncate",))
 def _he(spec: ParamSpec, ctx: Ctx) -> Dist:
-    # The paper states FFN-down √(2/(8Ld)) for d_ff = 4d; written per d_ff it is √(2/(2L·d_ff)).
+    """WeSaR's "He" backbone: √(1/d) for W_q, W_k, W_v, W_u and W_p (prediction head), W_o √(1/(2Nd)),
+    W_d √(2/(8Nd)) at FFN 4d. Interpretation: W_d is written per d_ff, √(2/(2N·d_ff)) (He's gain 2 over the
+    fan-in d_ff, ÷2N), which equals the paper's value at d_ff = 4d and keeps He's meaning at other widths
+    (nano's d_ff = 2.75d). Embedding: √(1/d) like the other d-input matrices."""
     if spec.role == "attn_out":
         var = 1.0 / (2 * ctx.n_layers * ctx.d)
     elif spec.role == "mlp_out":
@@ -278,10 +340,16 @@ def _check_wesar(cfg: InitConfig) -> None:
 
 
 @register("wesar", "forward uses α·W; W ~ N(0, σ²), σ² = 4e-5; α₀ = σ_backbone/σ per matrix; embedding "
-          "from the backbone, no gate", "Weight Scaling as Reparameterization (arXiv 2410.05052, EMNLP 2024)",
-          ("sigma2", "backbone"), _check_wesar)
+          "from the backbone (knob wesar_embed=sigma: N(0, σ²)), no gate",
+          "Nishida et al., EMNLP 2024 (arXiv 2410.05052): α·W, σ² = 4e-5 (read from a secondary copy)",
+          ("sigma2", "backbone", "wesar_embed"), _check_wesar)
 def _wesar(spec: ParamSpec, ctx: Ctx) -> Dist:
-    # The effective (αW) distribution is the backbone's; apply_init splits it into base weight and gate.
+    """The effective (α·W) distribution is the backbone's; apply_init splits it into base weight and gate.
+    The embeddings have no gate: by default they are drawn from the backbone's rule (initbench's reading,
+    not verified against the paper's text); wesar_embed = "sigma" draws them at the shared σ, as a secondary
+    copy of the paper's table lists W_e (gate 1, σ)."""
+    if spec.role in ("embed", "pos_embed") and ctx.init.wesar_embed == "sigma":
+        return Dist.normal(math.sqrt(ctx.init.sigma2), ctx.trunc())
     return SCHEMES[ctx.init.backbone].rule(spec, ctx)
 
 
@@ -348,10 +416,17 @@ def planned(model: Transformer, cfg: InitConfig) -> list[tuple[ParamSpec, Dist]]
     for role in overrides:
         if role not in present:
             raise BenchError(f"init override for {role!r}: this model has no {role} parameter")
+    # A linear layer's bias follows the scheme (WeSaR: its backbone) when it has a bias rule, from the fan-in
+    # of the weight it belongs to; norm biases, and biases under every other scheme, start at 0.
+    bias_rule = SCHEMES[cfg.backbone if uses_gates(cfg) else cfg.method].bias
+    specs = {spec.name: spec for spec, _ in model.param_specs()}
     plan = []
-    for spec, _ in model.param_specs():
+    for spec in specs.values():
+        weight = specs.get(spec.name.rsplit(".", 1)[0] + ".weight")
         if spec.role == "norm":
             dist = Dist.constant(1.0)
+        elif spec.role == "bias" and bias_rule and weight and weight.role in MATRIX_ROLES:
+            dist = bias_rule(weight.shape[1])
         elif spec.role == "bias":
             dist = Dist.constant(0.0)
         elif spec.role == "wesar_gate":

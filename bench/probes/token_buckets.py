@@ -24,7 +24,7 @@ from bench.data.cache import building, cache_dir, entry_ok
 from bench.data.corpus import Corpus
 from bench.data.synthetic import GENERATORS
 from bench.data.token_cache import Stream, open_streams
-from bench.record.schema import BUCKETS
+from bench.record.schema import BUCKETS, Bucket, BucketLoss, TokenProbe
 
 TRIVIAL, LOCAL, CONSTRAINED, OPEN = range(len(BUCKETS))
 
@@ -226,11 +226,13 @@ def token_losses(model: torch.nn.Module, stream: Stream, starts: np.ndarray, len
     return np.concatenate(out)
 
 
-def _summary(losses: np.ndarray) -> dict[str, Any]:
+def _summary(losses: np.ndarray) -> BucketLoss:
+    """The record's count-and-loss pair; the count's key is `tokens` (bench.record.schema.BucketLoss)."""
     return {"tokens": len(losses), "mean_loss": float(losses.mean(dtype=np.float64)) if len(losses) else None}
 
 
-def token_probe(model: torch.nn.Module, corpus: Corpus, cfg: ProbeConfig, device: torch.device) -> dict:
+def token_probe(model: torch.nn.Module, corpus: Corpus, cfg: ProbeConfig,
+                device: torch.device) -> TokenProbe:
     """Per-bucket mean validation loss of `model` on every source of `corpus` (the run record's
     `probes.tokens`)."""
     token_cache = Path(corpus.info["token_cache"]["path"])
@@ -249,7 +251,7 @@ def token_probe(model: torch.nn.Module, corpus: Corpus, cfg: ProbeConfig, device
                 scored[source] = (label_tokens(ngrams, stream, pos, visible, source in GENERATORS), losses)
     finally:
         model.train(was_training)
-    buckets = {}
+    buckets: dict[str, Bucket] = {}
     for k, bucket in enumerate(BUCKETS):
         by_source = {s: _summary(losses[labels == k]) for s, (labels, losses) in scored.items()}
         every = np.concatenate([losses[labels == k] for labels, losses in scored.values()])

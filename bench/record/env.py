@@ -3,6 +3,7 @@ device. Written once by the run stage; a record alone says what produced it."""
 
 from __future__ import annotations
 
+import datetime
 import importlib.metadata
 import platform
 import subprocess
@@ -10,12 +11,12 @@ from pathlib import Path
 
 import torch
 
-from bench.record.schema import Env
+from bench.record.schema import Env, TaskProvenance
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _version(dist: str) -> str | None:
+def package_version(dist: str) -> str | None:
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -51,12 +52,22 @@ def env_info(device: torch.device) -> Env:
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "lm_eval": _version("lm_eval"),
-        "numpy": _version("numpy"),
-        "initbench": _version("initbench"),
+        "lm_eval": package_version("lm_eval"),
+        "numpy": package_version("numpy"),
+        "initbench": package_version("initbench"),
         **git_state(),
         "device": str(device),
         "device_name": name,
         "threads": torch.get_num_threads(),
         "platform": platform.platform(),
     }
+
+
+def scoring_provenance(limit: int | None, seed: int, batch_size: int | None) -> TaskProvenance:
+    """How scores obtained now were obtained (`record.evaluation.tasks[task]`, `documents` filled in per
+    task): what a leaderboard must know before it compares two runs' scores of one task."""
+    git = git_state()
+    return {"limit": limit, "documents": None, "seed": seed, "batch_size": batch_size,
+            "lm_eval": package_version("lm_eval"), "git_hash": str(git["git_hash"]),
+            "git_dirty": git["git_dirty"],  # type: ignore[typeddict-item]  # bool | None by git_state
+            "scored_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}

@@ -8,15 +8,23 @@ time), so every committed record keeps loading. Contract keys are extended, neve
 
 from __future__ import annotations
 
+import copy
+import datetime
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from bench.core.errors import BenchError
 from bench.core.files import write_json
+from bench.core.lock import exclusive
 
 RECORD_VERSION = 1
 RECORD_FILE = "record.json"
+# One JSON line per write of record.json, next to it: when, by which command, what changed.
+HISTORY_FILE = "record_history.jsonl"
+UPDATE_LOCK = ".record.lock"
 # The token probe's buckets (probes.tokens.buckets), in the order tables and figures show them.
 BUCKETS = ("trivial", "local", "context_constrained", "open")
 Status = Literal["ok", "diverged"]
@@ -93,16 +101,28 @@ class TaskScores(TypedDict, total=False):
     normalized_by_metric: dict[str, float | None]
 
 
+class Recomputed(TypedDict):
+    """Set on a group that initbench re-aggregated after `bench eval --update-record` re-scored some
+    of its tasks (lm-eval aggregates only the tasks of one call)."""
+
+    missing: list[str]  # member tasks of the group (tasks/*.yaml) the record does not hold
+    mixed_provenance: bool  # its tasks were scored under different limits, seeds or lm-eval versions
+
+
 class GroupScores(TypedDict, total=False):
     """A group's aggregate (`record.groups[group]`): aggregated metrics plus these keys."""
 
     n: int | None
     chance: float | None
     normalized: float | None
-    subtasks: list[str]
+    subtasks: list[str]  # the leaf tasks its scores aggregate
+    recomputed: Recomputed
 
 
 class BucketLoss(TypedDict):
+    """A token count and its mean loss. The count is `tokens` (there is no `count` key), as written
+    since the first record; docs/record.md says the same."""
+
     tokens: int
     mean_loss: float | None
 
@@ -151,11 +171,27 @@ class SweepInfo(TypedDict):
     lr_search: LrSearch | None
 
 
+class TaskProvenance(TypedDict):
+    """How one task's scores were obtained (`record.evaluation.tasks[task]`), written with the scores.
+    Tasks scored at different times (`bench eval --update-record`) each keep their own."""
+
+    limit: int | None  # documents per task asked for; None = the full split
+    documents: int | None  # documents actually scored (the task's `n`)
+    seed: int  # lm-eval's random, numpy, torch and few-shot seeds
+    batch_size: int | None
+    lm_eval: str | None  # lm-eval's installed version
+    git_hash: str  # the code that scored
+    git_dirty: bool | None
+    scored_at: str  # UTC, ISO 8601
+
+
 class Evaluation(TypedDict, total=False):
-    """How the scores were obtained (`record.evaluation`): task versions and wall time."""
+    """How the scores were obtained (`record.evaluation`): task versions, wall time and, per task, its
+    provenance. Records written before provenance existed lack `tasks`: readers treat it as unknown."""
 
     versions: dict[str, Any]
-    wall_s: float
+    wall_s: float  # scoring wall time, summed over every scoring of the record
+    tasks: dict[str, TaskProvenance]
 
 
 class RunRecord(TypedDict, total=False):
@@ -179,6 +215,26 @@ class RunRecord(TypedDict, total=False):
     sweep: SweepInfo
 
 
+# What must match for two scores of one task to be comparable: the documents asked for, the seeds, the
+# lm-eval that scored them. Batch size, code commit and time do not change a score.
+SCORING_KEYS = ("limit", "seed", "lm_eval")
+
+
+def scoring_conditions(record: RunRecord, task: str) -> tuple[Any, ...] | None:
+    """The task's (limit, seed, lm_eval) as scored in `record`; None when unknown (a record written before
+    provenance was kept, or a task it did not score)."""
+    prov = (record.get("evaluation") or {}).get("tasks", {}).get(task)
+    if not isinstance(prov, dict):
+        return None
+    return tuple(prov.get(k) for k in SCORING_KEYS)
+
+
+def describe_conditions(conditions: tuple[Any, ...]) -> str:
+    """`limit 200, seed 1234, lm-eval 0.4.13`, or `full split, ...`: how notes and warnings name them."""
+    limit, seed, version = conditions
+    return f"{'full split' if limit is None else f'limit {limit}'}, seed {seed}, lm-eval {version}"
+
+
 def read_record(path: Path, hint: str = "not a finished run") -> RunRecord:
     """A record from disk; an unreadable or unparsable file is a one-line user error ending in `hint`."""
     try:
@@ -190,14 +246,76 @@ def read_record(path: Path, hint: str = "not a finished run") -> RunRecord:
     return record  # type: ignore[return-value]  # a TypedDict is the JSON object itself
 
 
-def write_record(path: Path, record: RunRecord) -> None:
-    """Atomically, so a reader or a crash never sees half a record."""
+def record_changes(before: RunRecord | None, after: RunRecord) -> list[str]:
+    """What an update changed, for the history: each differing top-level key, or for an object that
+    both hold, each of its differing entries as `key.entry` (`eval.arc_easy`, `probes.tokens`)."""
+    if before is None:
+        return sorted(after)
+    out = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)  # type: ignore[misc]  # any top-level key
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            out += [f"{key}.{k}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        else:
+            out.append(key)
+    return out
+
+
+def append_history(run_dir: Path, changed: list[str], action: str) -> None:
+    """One line per write of the run's record: when, by which command, what changed. Appended (one
+    short write per line), never rewritten, so the record's past stays readable next to it."""
+    line = {"at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "action": action, "command": list(sys.argv), "changed": changed}
+    with open(run_dir / HISTORY_FILE, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
+
+
+def write_record(path: Path, record: RunRecord, before: RunRecord | None = None) -> None:
+    """Atomically, so a reader or a crash never sees half a record; then log the write in the run's
+    history (`before`: the record it replaces, None when it creates one)."""
     write_json(path, record)
+    action = "create" if before is None else "update"
+    append_history(Path(path).parent, record_changes(before, record), action)
 
 
-def attach_scores(record: RunRecord, results: dict[str, Any]) -> None:
-    """Put `run_suite` results into a record: `eval` (per task), `groups`, and `evaluation` (the rest:
-    wall time, task versions)."""
-    record["eval"], record["groups"] = results["tasks"], results["groups"]
-    record["evaluation"] = {k: v for k, v in results.items()  # type: ignore[typeddict-item]
-                            if k not in ("tasks", "groups")}
+def update_record(path: Path, change: Callable[[RunRecord], None],
+                  hint: str = "not a finished run") -> RunRecord:
+    """Read the record at `path`, apply `change` to it and write it back atomically with a history line;
+    a change that changes nothing writes nothing. Updates of one record are serialized (a lock file in
+    the run directory), so two at once (`bench eval --update-record` and `bench probe`) both land."""
+    with exclusive(Path(path).parent / UPDATE_LOCK, f"record {path}", wait=True):
+        record = read_record(path, hint)
+        before = copy.deepcopy(record)
+        change(record)
+        if record != before:
+            write_record(path, record, before)
+    return record
+
+
+def attach_scores(record: RunRecord, results: dict[str, Any]) -> list[str]:
+    """Merge `run_suite` results into a record, task by task: the tasks scored now are added or replace
+    their earlier scores (and provenance); every other task keeps its own. Groups scored now replace
+    theirs. Returns the groups scored before that aggregate a task scored now: their scores are stale
+    until re-aggregated (bench.evaluate.results.merge_scores, which knows how a group aggregates)."""
+    rescored = set(results["tasks"])
+    old_groups = record.get("groups", {})
+    stale = [g for g, entry in old_groups.items() if g not in results["groups"]
+             and rescored & {*entry.get("subtasks", []), *entry.get("recomputed", {}).get("missing", [])}]
+    record["eval"] = dict(sorted({**record.get("eval", {}), **results["tasks"]}.items()))
+    record["groups"] = dict(sorted({**old_groups, **results["groups"]}.items()))
+    old: Evaluation = record.get("evaluation") or {}
+    prov = results.get("provenance")
+    new: Evaluation = {**old, "versions": dict(sorted({**old.get("versions", {}),
+                                                       **results.get("versions", {})}.items())),
+                       "wall_s": old.get("wall_s", 0.0) + results.get("wall_s", 0.0)}
+    tasks = dict(old.get("tasks", {}))
+    for task in rescored:
+        tasks.pop(task, None)  # a re-scored task without provenance must not keep the old one
+        if prov is not None:
+            tasks[task] = {**prov, "documents": results["tasks"][task].get("n")}
+    if tasks or prov is not None:
+        new["tasks"] = dict(sorted(tasks.items()))
+    record["evaluation"] = new
+    return stale

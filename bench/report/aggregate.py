@@ -14,13 +14,13 @@ bucket, the scheme's mean loss minus the reference's for the same init seed, ave
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.core.errors import BenchError
 from bench.record.schema import BUCKETS
 from bench.report.gamma import GammaSweep, PhaseDiagram, gamma_sweeps, phase_diagrams
-from bench.report.metrics import METRIC
-from bench.report.records import LoadedRecord
+from bench.report.metrics import METRIC, metric_tasks, mixed_conditions
+from bench.report.records import LoadedRecord, warn
 from bench.report.rows import Row, make_rows
 from bench.report.stats import paired_t_test, summarize
 from bench.report.suites import SuiteKey, is_unchosen_trial, suite_key, suite_names
@@ -43,6 +43,12 @@ class Suite:
     trials_left_out: int
     sweeps: list[GammaSweep]
     phases: list[PhaseDiagram]
+    # Tasks scored under different conditions by the suite's finished runs (metrics.mixed_conditions).
+    mixed: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def mixed_tasks(self, key: str) -> list[str]:
+        """The tasks behind metric `key` that this suite's runs scored under different conditions."""
+        return [t for t in metric_tasks(self.groups).get(key, ()) if t in self.mixed]
 
 
 def default_reference(labels: Sequence[str]) -> str:
@@ -111,8 +117,13 @@ def build_suite(name: str, key: SuiteKey, runs: Sequence[LoadedRecord], referenc
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.label))
     metric = reasoning_metric(key.corpus, rows)
     phases = phase_diagrams(rows) if key.corpus == "anchor" else []
+    finished = [r.record for r in kept if r.record["status"] == "ok"]
+    mixed = mixed_conditions(finished, [t for tasks in metric_tasks(groups).values() for t in tasks])
+    for task, conditions in mixed.items():
+        warn(f"suite {name}: {task} was scored under different conditions ("
+             + "; ".join(f"{text}: {n} runs" for text, n in conditions.items()) + "); its columns are marked")
     return Suite(name, key, list(kept), rows, ref_label, head, metric, groups, len(runs) - len(kept),
-                 gamma_sweeps(rows, metric), phases)
+                 gamma_sweeps(rows, metric), phases, mixed)
 
 
 def build_suites(runs: Sequence[LoadedRecord], suite: str | None = None, reference: str | None = None,

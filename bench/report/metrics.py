@@ -7,6 +7,11 @@ is the last step's loss. Reasoning / knowledge: unweighted mean of the chance-no
 (acc − chance)/(1 − chance) over the tasks of `initbench_reasoning` / `initbench_knowledge` (as
 tasks/*.yaml declare them) that every scored run of the suite has. Synthetic scores are raw accuracies.
 Token-bucket losses (`loss_<bucket>`) feed the Δloss columns.
+
+Provenance: a task that runs of one suite scored under different known conditions (document limit, seed,
+lm-eval version; `record.evaluation.tasks`) makes every score read from it a comparison of unlike scores;
+`mixed_conditions` finds them and the tables mark them. Records without provenance (written before it was
+kept) count as unknown, the same for all, so they never raise a mark.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.evaluate.catalog import group_members
-from bench.record.schema import BUCKETS, RunRecord
+from bench.record.schema import BUCKETS, RunRecord, describe_conditions, scoring_conditions
 from bench.report.records import dig, number
 from bench.report.stats import mean
 
@@ -87,4 +92,26 @@ def record_metrics(record: RunRecord, groups: dict[str, tuple[str, ...]]) -> dic
         out[key] = mean(values) if tasks and len(values) == len(tasks) else None
     for bucket in BUCKETS:
         out[f"loss_{bucket}"] = bucket_loss(record, bucket)
+    return out
+
+
+def metric_tasks(groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Metric key → the tasks whose scores it reads (group scores: `groups`' tasks); training metrics
+    read none and are left out."""
+    return {**{m.key: (m.path[1],) for m in METRICS if m.path[:1] == ("eval",)}, **groups}
+
+
+def mixed_conditions(records: Sequence[RunRecord], tasks: Sequence[str]) -> dict[str, dict[str, int]]:
+    """The tasks of `tasks` that `records` scored under more than one known set of conditions: task →
+    {conditions as text: number of records}. Unknown provenance is left out of the comparison."""
+    out: dict[str, dict[str, int]] = {}
+    for task in dict.fromkeys(tasks):
+        counts: dict[str, int] = {}
+        for record in records:
+            conditions = scoring_conditions(record, task)  # None also when the task was not scored
+            if conditions is not None:
+                text = describe_conditions(conditions)
+                counts[text] = counts.get(text, 0) + 1
+        if len(counts) > 1:
+            out[task] = dict(sorted(counts.items()))
     return out

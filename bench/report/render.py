@@ -24,6 +24,13 @@ from bench.report.suites import gamma_text, show_value
 
 FORMATS = ("github", "latex", "csv", "html")
 MISSING = "—"
+# Marks a column whose task some runs of the suite scored under different conditions (suite notes).
+MIXED = "‡"
+
+
+def marked(suite: Suite, key: str, header: str) -> str:
+    """`header`, with MIXED when the metric's tasks were scored under different conditions."""
+    return f"{header} {MIXED}" if suite.mixed_tasks(key) else header
 
 
 def fmt_number(value: float | None, decimals: int) -> str:
@@ -55,7 +62,7 @@ def display_columns(suite: Suite) -> list[tuple[str, Callable[[Row], str]]]:
         ("scheme", lambda r: r.label),
         ("seeds", lambda r: str(len(r.runs))),
         ("diverged", lambda r: str(r.diverged)),
-        (f"{head.header} ({'↑' if head.better == 'high' else '↓'})",
+        (marked(suite, head.key, f"{head.header} ({'↑' if head.better == 'high' else '↓'})"),
          lambda r: fmt_summary(r.summaries[head.key], head.decimals)),
         ("95% CI", lambda r: MISSING if r.summaries[head.key].ci_low is None else
          f"[{fmt_number(r.summaries[head.key].ci_low, head.decimals)}, "
@@ -66,9 +73,10 @@ def display_columns(suite: Suite) -> list[tuple[str, Callable[[Row], str]]]:
     for m in METRICS:
         if m.key == suite.headline or m.key in hop_keys or not any(r.values(m.key) for r in suite.rows):
             continue
-        cols.append((m.header, lambda r, m=m: fmt_summary(r.summaries[m.key], m.decimals)))
+        cols.append((marked(suite, m.key, m.header),
+                     lambda r, m=m: fmt_summary(r.summaries[m.key], m.decimals)))
         if m.key == "deduction" and any(r.values(k) for r in suite.rows for k in hop_keys):
-            cols.append(("deduction by hop 1–5", lambda r: " / ".join(
+            cols.append((marked(suite, m.key, "deduction by hop 1–5"), lambda r: " / ".join(
                 fmt_number(r.mean_of(k), 2) for k in hop_keys)))
     for bucket in BUCKETS:
         if any(r.deltas[bucket].n for r in suite.rows):
@@ -100,6 +108,11 @@ def suite_notes(suite: Suite) -> list[str]:
     for key, tasks in suite.groups.items():
         if tasks:
             notes.append(f"{METRIC[key].header}: mean chance-normalized acc over {', '.join(tasks)}.")
+    for task, conditions in suite.mixed.items():
+        notes.append(f"{MIXED} {task} was scored under different conditions across this suite's runs ("
+                     + "; ".join(f"{text}: {n} runs" for text, n in conditions.items())
+                     + "): the marked columns compare unlike scores; rescore with `python -m bench eval "
+                     "--update-record` under one limit and seed.")
     if any(r.deltas[b].n for r in suite.rows for b in BUCKETS):
         notes.append(f"Δloss: token-bucket mean loss minus the reference's at the same init seed "
                      f"(negative = lower loss than {suite.reference}).")
@@ -177,7 +190,7 @@ def blocks(suite: Suite) -> list[TableBlock]:
 LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
          "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$",
          ">": r"$>$", "±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$", "γ": r"$\gamma$",
-         "Δ": r"$\Delta$", "†": r"$\dagger$", "—": "---", "–": "--", "×": r"$\times$"}
+         "Δ": r"$\Delta$", "†": r"$\dagger$", "‡": r"$\ddagger$", "—": "---", "–": "--", "×": r"$\times$"}
 
 
 def latex_text(text: str) -> str:

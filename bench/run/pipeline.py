@@ -10,6 +10,7 @@ import copy
 import json
 import math
 import shutil
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,12 @@ from bench.config import Config, config_diff, config_from_dict
 from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.files import write_json
+from bench.core.lock import check_free, exclusive
+from bench.core.paths import check_output_dir, check_run_id
 from bench.data import sources
-from bench.data.corpus import Corpus, load_corpus
-from bench.evaluate.catalog import eval_sources
+from bench.data.corpus import Corpus, load_corpus, tokenizer_kind
+from bench.evaluate.catalog import check_tasks, eval_sources
+from bench.evaluate.results import merge_scores
 from bench.model import schemes as inits
 from bench.model.transformer import Transformer
 from bench.probes.structure import StructureProbe
@@ -33,8 +37,8 @@ from bench.record.schema import (
     RECORD_FILE,
     RECORD_VERSION,
     RunRecord,
-    attach_scores,
     read_record,
+    update_record,
     write_record,
 )
 from bench.run.figures import run_figures
@@ -45,11 +49,14 @@ from bench.train.callbacks.metrics import MetricsLogger
 from bench.train.callbacks.spikes import SpikeDetector
 from bench.train.callbacks.validation import ValidationLoss
 from bench.train.checkpoint import CHECKPOINT_FILE, TrainState, load_checkpoint
+from bench.train.interrupt import Interrupted
 from bench.train.speed import device_peak, mfu
 from bench.train.trainer import Trainer
 
 # Keys that may differ between a checkpoint and the command that resumes it.
 RESUMABLE_CHANGES = {"train.device"}
+# Marks a run directory whose training a signal stopped (removed when the run resumes).
+INTERRUPTED_FILE = "interrupted.json"
 
 
 def default_run_id(cfg: Config) -> str:
@@ -83,17 +90,18 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
     # Cheap checks first: a mistake is reported before any data is fetched or tokenized.
     inits.check(cfg.init)
     device = resolve_device(cfg.train.device)
+    check_eval_tasks(cfg)
     ckpt_path = Path(resume) if resume not in (None, "last") else None
-    if run_id:
-        run_dir = out / run_id
+    if run_id is not None:
+        run_dir = out / check_run_id(run_id)
     elif ckpt_path:
         run_dir = ckpt_path.parent  # a checkpoint lives in its run directory
     else:
         run_dir = out / default_run_id(cfg)
-    if out.exists() and not out.is_dir():
-        raise BenchError(f"output directory {out} exists and is not a directory")
-    if run_dir.exists() and not run_dir.is_dir():
-        raise BenchError(f"run directory {run_dir} exists and is not a directory")
+    check_output_dir(run_dir.parent, "output directory")
+    check_output_dir(run_dir, "run directory")
+    check_free(lock_path(run_dir), f"run directory {run_dir}")
+    tokenizer_kind(cfg.data)  # the data config's own checks, before anything is fetched
     ckpt = None
     if resume is not None:
         ckpt_path = ckpt_path or run_dir / CHECKPOINT_FILE
@@ -122,8 +130,29 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
     return RunPlan(cfg, run_dir, corpus, device, model, init_table, ckpt)
 
 
+def check_eval_tasks(cfg: Config) -> None:
+    """The tasks a run will score name tasks or groups of tasks/ (config cannot check this: it may not
+    import the evaluate stage)."""
+    if cfg.eval.enabled:
+        check_tasks(cfg.eval.tasks, "eval.tasks")
+        if cfg.eval.every:
+            check_tasks(cfg.eval.every_tasks, "eval.every_tasks")
+
+
+def lock_path(run_dir: Path) -> Path:
+    """The lock of a run directory lies beside it: `--overwrite` deletes the directory itself."""
+    return run_dir.parent / f".{run_dir.name}.lock"
+
+
 def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> RunRecord:
-    """Train and write `record.json` (only once training ended; `stop_at` simulates an interruption)."""
+    """Train and write `record.json` (only once training ended; `stop_at` simulates an interruption).
+    Holds the run directory's lock throughout; raises `Interrupted` after checkpointing when a SIGINT or
+    SIGTERM stopped training, having marked the directory with INTERRUPTED_FILE."""
+    with exclusive(lock_path(p.run_dir), f"run directory {p.run_dir}"):
+        return _execute(p, progress, stop_at)
+
+
+def _execute(p: RunPlan, progress: bool, stop_at: int | None) -> RunRecord:
     cfg, model, init_table = p.cfg, p.model, p.init_table
     if p.checkpoint is None and p.run_dir.exists():
         shutil.rmtree(p.run_dir)  # --overwrite: checked in plan()
@@ -132,11 +161,17 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> Ru
     init_path = p.run_dir / "init.json"
     if p.checkpoint is not None:
         trainer.restore(p.checkpoint)
+        (p.run_dir / INTERRUPTED_FILE).unlink(missing_ok=True)
         if init_path.exists():
             init_table = json.loads(init_path.read_text())
     else:
         write_json(init_path, init_table)
     state = trainer.run(stop_at=stop_at)
+    if trainer.stop_signal is not None:
+        write_json(p.run_dir / INTERRUPTED_FILE, {
+            "status": "interrupted", "signal": signal.Signals(trainer.stop_signal).name, "step": state.step,
+            "checkpoint": CHECKPOINT_FILE, "resume": "the same command plus --resume"})
+        raise Interrupted(trainer.stop_signal, state.step)
     if state.step < cfg.train.max_steps and state.status == "ok":
         return {}  # interrupted on purpose (an empty record); the checkpoint carries the run on
     plain = export_model(p.run_dir, cfg, trainer.model, p.corpus)
@@ -147,7 +182,7 @@ def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> Ru
     if cfg.eval.enabled and state.status == "ok":
         print(f"evaluating {', '.join(cfg.eval.tasks)} (limit {cfg.eval.limit or 'none'})", file=sys.stderr)
         results = score(plain, p, cfg.eval.tasks)
-        attach_scores(record, results)
+        merge_scores(record, results)
     write_record(p.run_dir / RECORD_FILE, record)
     if cfg.probe.plots:
         run_figures(p.run_dir, record)
@@ -189,15 +224,19 @@ def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> 
 
     path = run_dir / RECORD_FILE
     model, vocab, cfg = load_run(run_dir)
-    record = read_record(path)
+    read_record(path)  # a missing or broken record fails before minutes of probing
     corpus = load_corpus(cfg.data)
     if corpus.vocab.digest() != vocab.digest():
         raise BenchError(f"{run_dir}: the data cache's tokenizer differs from the run's tokenizer.json")
     if max_tokens is not None:
         cfg.probe.max_tokens = max_tokens
     dev = resolve_device(device)
-    record["probes"]["tokens"] = token_probe(model.to(dev), corpus, cfg.probe, dev)
-    write_record(path, record)
+    tokens = token_probe(model.to(dev), corpus, cfg.probe, dev)
+
+    def set_tokens(record: RunRecord) -> None:  # the probe's one key; nothing else of the record changes
+        record["probes"]["tokens"] = tokens
+
+    record = update_record(path, set_tokens)
     if plots:
         run_figures(run_dir, record)
     return record

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +28,13 @@ from typing import Any
 from bench.config import config_diff, config_from_dict
 from bench.core.errors import BenchError
 from bench.core.files import write_json
+from bench.core.lock import exclusive
+from bench.core.paths import check_output_dir, check_run_id
 from bench.data import sources
-from bench.data.corpus import load_corpus
+from bench.data.corpus import load_corpus, tokenizer_kind
 from bench.evaluate.catalog import eval_sources
-from bench.record.schema import RECORD_FILE, RunRecord, read_record, write_record
-from bench.run.pipeline import RESUMABLE_CHANGES
+from bench.record.schema import RECORD_FILE, RunRecord, read_record, update_record
+from bench.run.pipeline import RESUMABLE_CHANGES, check_eval_tasks
 from bench.sweep import lr_search
 from bench.sweep.grid import (
     PlannedRun,
@@ -41,6 +47,7 @@ from bench.sweep.grid import (
     shared,
     variants,
 )
+from bench.train.interrupt import INTERRUPT_CODES, SIGNALS, Interrupted
 
 
 # A run's log and config file lie beside its run directory, not in it: `run --overwrite` deletes the
@@ -77,11 +84,12 @@ def check_finished(out: Path, run: PlannedRun) -> RunRecord | None:
 
 
 def annotate(path: Path, info: dict[str, Any]) -> None:
-    """Put `info` into the record as record["sweep"]; an unchanged record is not rewritten."""
-    record = read_record(path, hint="delete it to rerun that run")
-    if record.get("sweep") != info:
-        record["sweep"] = info
-        write_record(path, record)
+    """Put `info` into the record as record["sweep"], the one key a sweep writes into a finished record
+    (through update_record: atomic, logged in the run's history); an unchanged record is not rewritten."""
+    def set_sweep(record: RunRecord) -> None:
+        record["sweep"] = info  # type: ignore[typeddict-item]  # a SweepInfo, built by sweep_info
+
+    update_record(path, set_sweep, hint="delete it to rerun that run")
 
 
 def prepare_data(runs: list[PlannedRun]) -> None:
@@ -111,15 +119,41 @@ def child_command(run: PlannedRun, out: Path) -> list[str]:
             *output_args(run, out)]
 
 
+# Children run in sessions of their own, so a Ctrl-C at the terminal reaches the sweep alone, which hands
+# each live child exactly one signal (two would make it stop without its checkpoint) and starts no more.
+_children: set[subprocess.Popen[bytes]] = set()
+_children_lock = threading.Lock()
+_stop: list[int] = []  # the signal that stops the sweep, once one came
+
+
+def stop_children(signum: int) -> None:
+    """Start no more children, and pass `signum` once to each live one."""
+    with _children_lock:
+        if _stop:
+            return
+        _stop.append(signum)
+        for child in _children:
+            child.send_signal(signum)
+
+
 def run_child(run: PlannedRun, out: Path, threads: int) -> int:
-    """Train `run` in a child process writing to its log; returns the exit code."""
+    """Train `run` in a child process writing to its log; returns the exit code (128 + the signal for a
+    child that a stopping sweep did not start)."""
     log = log_path(out, run)
     log.parent.mkdir(parents=True, exist_ok=True)
     write_json(config_path(out, run), run.cfg.to_dict())
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    with log.open("w") as fh:
-        return subprocess.run(child_command(run, out), stdout=fh, stderr=subprocess.STDOUT, env=env,
-                              check=False).returncode
+    with log.open("w") as fh, _children_lock:
+        if _stop:
+            return 128 + _stop[0]
+        child = subprocess.Popen(child_command(run, out), stdout=fh, stderr=subprocess.STDOUT, env=env,
+                                 start_new_session=True)
+        _children.add(child)
+    try:
+        return child.wait()
+    finally:
+        with _children_lock:
+            _children.discard(child)
 
 
 def timed_child(run: PlannedRun, out: Path, threads: int) -> tuple[int, float]:
@@ -178,7 +212,10 @@ class Sweep:
     def finish(self, run: PlannedRun, code: int, wall_s: float) -> None:
         run.wall_s = wall_s
         record = load_record(self.out, run) if code == 0 else None
-        if record is None:
+        if code in INTERRUPT_CODES:  # stopped by a signal: resumed by the next invocation
+            run.status, run.exit_code = "interrupted", code
+            self.report(run, f"interrupted {wall_s:.1f}s")
+        elif record is None:
             run.status, run.exit_code = "failed", code
             run.error = last_line(log_path(self.out, run)) if code else "exited 0 without a record.json"
             self.report(run, f"FAILED (exit {code}) {wall_s:.1f}s, log {log_path(self.out, run)}")
@@ -200,12 +237,10 @@ class Sweep:
         self.write_manifest()
         with cf.ThreadPoolExecutor(max_workers=self.jobs) as pool:
             futures = {pool.submit(timed_child, run, self.out, self.threads): run for run in todo}
-            try:
-                for future in cf.as_completed(futures):
-                    self.finish(futures[future], *future.result())
-            except KeyboardInterrupt:
-                pool.shutdown(cancel_futures=True)  # the children got the same SIGINT and checkpoint
-                raise
+            for future in cf.as_completed(futures):
+                self.finish(futures[future], *future.result())
+        if _stop:
+            raise Interrupted(_stop[0], self.done)
 
     def choose_lrs(self, lrs: list[float]) -> None:
         """Decide each cell's LR from its first-seed trials and annotate their records."""
@@ -237,7 +272,7 @@ class Sweep:
         self.run_phase(rest)
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(("ok", "diverged", "failed", "skipped"), 0)
+        counts = dict.fromkeys(("ok", "diverged", "failed", "interrupted", "skipped"), 0)
         for run in self.runs:
             key = "skipped" if run.skipped else run.status  # "pending" too, while the sweep runs
             counts[key] = counts.get(key, 0) + 1
@@ -299,9 +334,14 @@ def build_sweep(args: argparse.Namespace) -> Sweep:
     if lrs is not None and "optim.lr" in keys:
         raise BenchError("--grid optim.lr and --lrs both set the learning rate; use one")
     schemes, seeds, common = variants(args), seed_list(args), shared(args)
-    if args.out.exists() and not args.out.is_dir():
-        raise BenchError(f"output directory {args.out} exists and is not a directory")
+    check_output_dir(args.out)
+    if args.name is not None and not args.name.strip():
+        raise BenchError("--name is empty")
     candidates = plan_runs(schemes, axes, seeds, lrs, common)
+    for run in candidates:
+        check_run_id(run.id, "the run id")
+        check_eval_tasks(run.cfg)
+        tokenizer_kind(run.cfg.data)
     for run in candidates:
         record = check_finished(args.out, run)
         if record is not None:
@@ -310,16 +350,42 @@ def build_sweep(args: argparse.Namespace) -> Sweep:
                  candidates)
 
 
+def lock_file(out: Path) -> Path:
+    """One sweep at a time per output directory: two would start the same children twice."""
+    return out / ".sweep.lock"
+
+
 def run_sweep(args: argparse.Namespace) -> int:
-    """`python -m bench sweep`: exit 0 when no run failed, 1 otherwise, 130 when interrupted."""
+    """`python -m bench sweep`: exit 0 when no run failed, 1 otherwise, 128 + the signal when a SIGINT or
+    SIGTERM stopped it (its running children checkpoint; sweep.json marks them interrupted)."""
     sweep = build_sweep(args)
     if args.dry_run:
         sweep.print_plan()
         return 0
-    try:
-        sweep.execute()
-    except KeyboardInterrupt:
-        sweep.write_manifest()
-        print(f"interrupted; run the same command again to resume ({sweep.out})", file=sys.stderr)
-        return 130
+    _stop.clear()
+    # Taken after planning (a dry run needs no lock), before anything is prepared or started; a live
+    # holder is refused here, a dead one's lock taken over.
+    with exclusive(lock_file(sweep.out), f"sweep output directory {sweep.out}", remove=False), \
+            forward_signals():
+        try:
+            sweep.execute()
+        except Interrupted as exc:
+            sweep.write_manifest()
+            print(f"interrupted by {signal.Signals(exc.signum).name}; run the same command again to resume "
+                  f"({sweep.out})", file=sys.stderr)
+            return exc.exit_code
     return sweep.summary()
+
+
+@contextlib.contextmanager
+def forward_signals() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM stop the sweep through `stop_children`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop_children(signum)) for sig in SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

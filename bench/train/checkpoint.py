@@ -45,9 +45,14 @@ class TrainState:
 
 def save_checkpoint(path: Path, cfg: Config, model: Transformer, opt: torch.optim.Optimizer,
                     state: TrainState) -> None:
-    """Write a training checkpoint atomically (a run killed mid-write keeps its previous one)."""
-    torch_save(path, {"format": CHECKPOINT_FORMAT, "config": cfg.to_dict(), "model": model.state_dict(),
-                      "optimizer": opt.state_dict(), "state": state.__dict__})
+    """Write a training checkpoint atomically (a run killed mid-write keeps its previous one). A write
+    that fails (disk full, file size limit) is one clear error; the previous checkpoint stays intact."""
+    try:
+        torch_save(path, {"format": CHECKPOINT_FORMAT, "config": cfg.to_dict(), "model": model.state_dict(),
+                          "optimizer": opt.state_dict(), "state": state.__dict__})
+    except OSError as exc:  # the atomic write removed its temporary file: the old checkpoint is whole
+        raise BenchError(f"could not write checkpoint {path} at step {state.step}: {exc.strerror or exc}; "
+                         "the previous checkpoint is intact") from None
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

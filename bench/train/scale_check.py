@@ -17,7 +17,8 @@ from typing import Any
 
 import torch
 
-from bench.config import Config
+from bench.config import Config, validate
+from bench.core.errors import BenchError
 from bench.data.corpus import Corpus
 from bench.model.schemes import build_model, check
 from bench.model.transformer import Embedding, Linear, Transformer
@@ -73,17 +74,28 @@ def neurons_identical(model: Transformer) -> bool:
     return True
 
 
+def at_width(cfg: Config, width: int) -> Config:
+    """`cfg` at d_model = `width`, keeping the head dimension and the FFN ratio; a width the heads do not
+    divide is a user error (checked before any data is loaded)."""
+    c = copy.deepcopy(cfg)
+    c.optim.warmup_steps = 0  # peak LR from the first step: the regime where scale failures show
+    ratio = c.model.d_ff / c.model.d_model
+    head_dim = c.model.d_model // c.model.n_heads
+    if width % head_dim:
+        raise BenchError(f"--widths: {width} is not a multiple of the head dimension {head_dim} "
+                         f"(model.d_model / model.n_heads of preset {cfg.preset})")
+    c.model.d_model, c.model.d_ff = width, round(ratio * width)
+    c.model.n_heads = max(1, width // head_dim)
+    validate(c)
+    return c
+
+
 def check_scheme(cfg: Config, corpus: Corpus, widths: list[int], steps: int) -> tuple[list[ScaleRow], dict]:
     """Measure one scheme at each width; returns rows and per-width facts (loss, identical neurons)."""
     check(cfg.init)
     rows, facts = [], {}
     for width in widths:
-        c = copy.deepcopy(cfg)
-        c.optim.warmup_steps = 0  # peak LR from the first step: the regime where scale failures show
-        ratio = c.model.d_ff / c.model.d_model
-        head_dim = c.model.d_model // c.model.n_heads
-        c.model.d_model, c.model.d_ff = width, round(ratio * width)
-        c.model.n_heads = max(1, width // head_dim)
+        c = at_width(cfg, width)
         c.model.vocab_size = c.model.vocab_size or corpus.vocab_size
         model, _ = build_model(c.model, c.init)
         trainer = Trainer(c, model, corpus, run_dir=None, device=torch.device("cpu"))

@@ -24,6 +24,7 @@ from bench.data.corpus import IGNORE, Corpus
 from bench.model.transformer import Transformer
 from bench.train.callbacks.base import Callback
 from bench.train.checkpoint import TrainState
+from bench.train.interrupt import stop_flag
 from bench.train.schedule import lr_at, make_optimizer
 
 
@@ -47,6 +48,7 @@ class Trainer:
         self.state = TrainState()
         self.callbacks = sorted(callbacks, key=lambda cb: -cb.priority)  # sorted() is stable
         self.stop_step = cfg.train.max_steps
+        self.stop_signal: int | None = None  # the SIGINT/SIGTERM that ended the last `run` early, if any
         compile_on = cfg.train.compile == "on" or (cfg.train.compile == "auto" and device.type == "cuda")
         self.forward = torch.compile(self.model) if compile_on else self.model
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
@@ -104,7 +106,8 @@ class Trainer:
         return loss_value, grad_norm
 
     def run(self, stop_at: int | None = None) -> TrainState:
-        """Train to `max_steps` (or stop early at `stop_at`, used to simulate an interruption)."""
+        """Train to `max_steps` (or stop early at `stop_at`, used to simulate an interruption). A SIGINT or
+        SIGTERM ends the loop after the current step, with `stop_signal` set (bench/train/interrupt.py)."""
         cfg, s = self.cfg, self.state
         self.stop_step = cfg.train.max_steps if stop_at is None else min(stop_at, cfg.train.max_steps)
         tokens_per_step = cfg.train.batch_size * self.corpus.seq_len
@@ -112,22 +115,26 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_start(self)
         t0, wall0 = time.perf_counter(), s.wall_s
-        try:
-            while s.step < self.stop_step:
-                step = s.step
-                loss, grad_norm = self.update(step)
-                s.tokens += tokens_per_step
-                s.wall_s = wall0 + time.perf_counter() - t0
-                if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-                    s.status, s.diverged_step = "diverged", step
+        self.stop_signal = None
+        with stop_flag() as received:
+            try:
+                while s.step < self.stop_step and not received:
+                    step = s.step
+                    loss, grad_norm = self.update(step)
+                    s.tokens += tokens_per_step
+                    s.wall_s = wall0 + time.perf_counter() - t0
+                    if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+                        s.status, s.diverged_step = "diverged", step
+                        for cb in self.callbacks:
+                            cb.on_diverge(self, step, loss, grad_norm)
+                        break
+                    s.final_loss = loss
+                    s.step += 1
                     for cb in self.callbacks:
-                        cb.on_diverge(self, step, loss, grad_norm)
-                    break
-                s.final_loss = loss
-                s.step += 1
+                        cb.on_step_end(self, step, loss, grad_norm)
+                # Set before on_train_end, so the checkpointer saves the step the signal ended on.
+                self.stop_signal = received[0] if received else None
+            finally:
                 for cb in self.callbacks:
-                    cb.on_step_end(self, step, loss, grad_norm)
-        finally:
-            for cb in self.callbacks:
-                cb.on_train_end(self)
+                    cb.on_train_end(self)
         return s

@@ -1,6 +1,7 @@
 """The evaluation stage end to end: scoring after training, `bench eval`, and lm-eval's own CLI."""
 
 import json
+import sys
 
 import pytest
 from tinyconfig import tiny_config
@@ -42,6 +43,33 @@ def test_bench_eval_scores_a_run_and_updates_its_record(trained, cli):
     updated = json.loads((run_dir / "record.json").read_text())
     assert updated["eval"]["anchor_seen"] == record["eval"]["anchor_seen"]  # deterministic scoring
     assert set(updated["eval"]["anchor_unseen"]) >= {"acc_inferential", "acc_symmetric"}
+
+
+def test_update_record_merges_per_task_with_provenance_and_history(trained, cli, monkeypatch):
+    run_dir, record = trained
+    before = json.loads((run_dir / "record.json").read_text())
+    argv = ["eval", str(run_dir), "--tasks", "anchor_unseen", "--limit", "50", "--seed", "7",
+            "--update-record"]
+    monkeypatch.setattr(sys, "argv", ["bench", *argv])  # the history logs the process's command line
+    code, _, err = cli(*argv)
+    assert code == 0, err
+    after = json.loads((run_dir / "record.json").read_text())
+    # Scored before and not now: kept, scores and provenance (the run's limit 200, seed 1234).
+    assert after["eval"]["anchor_seen"] == record["eval"]["anchor_seen"]
+    assert after["evaluation"]["tasks"]["anchor_seen"] == before["evaluation"]["tasks"]["anchor_seen"]
+    assert after["evaluation"]["tasks"]["anchor_seen"]["limit"] == 200
+    prov = after["evaluation"]["tasks"]["anchor_unseen"]
+    assert (prov["limit"], prov["documents"], prov["seed"], prov["batch_size"]) == (50, 50, 7, 64)
+    assert prov["lm_eval"] and prov["git_hash"] and prov["scored_at"]
+    assert after["eval"]["anchor_unseen"]["n"] == 50
+    # Nothing outside the scores changed.
+    assert {k: v for k, v in after.items() if k not in ("eval", "evaluation")} == \
+        {k: v for k, v in before.items() if k not in ("eval", "evaluation")}
+    history = [json.loads(line) for line in (run_dir / "record_history.jsonl").read_text().splitlines()]
+    assert history[0]["action"] == "create"
+    last = history[-1]
+    assert last["action"] == "update" and last["command"] == ["bench", *argv]
+    assert "eval.anchor_unseen" in last["changed"] and "eval.anchor_seen" not in last["changed"]
 
 
 def test_lm_eval_cli_through_the_launcher(trained, cli, tmp_path):

@@ -35,6 +35,9 @@ def test_run_records_probes_and_probe_command_rescores(tmp_path, cli):
     after = json.loads((run_dir / "record.json").read_text())
     assert after.keys() == record.keys()
     assert all(after[k] == record[k] for k in record if k != "probes")
+    assert after["probes"]["structure"] == record["probes"]["structure"]
+    history = [json.loads(line) for line in (run_dir / "record_history.jsonl").read_text().splitlines()]
+    assert [(h["action"], h["changed"][-1:]) for h in history][1:] == [("update", ["probes.tokens"])]
 
 
 def test_probe_command_bad_input(tmp_path, cli):

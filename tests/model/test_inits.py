@@ -146,8 +146,9 @@ class P:
         return self.normal(math.sqrt(var))
 
 
-def _depth(p: P) -> float:  # "out × 1/√(2L)"
-    return math.sqrt(2 * p.L) if p.out and p.ic.depth_scaling else 1.0
+def _depth(p: P, on: bool | None = None) -> float:  # "out × 1/√(2L)" (Megatron's scaled init), knob `on`
+    on = p.ic.depth_scaling if on is None else on
+    return math.sqrt(2 * p.L) if p.out and on else 1.0
 
 
 def _mitchell(p: P) -> Expect:
@@ -177,15 +178,32 @@ FORMULAS: dict[str, Callable[[P], Expect]] = {
     "megatron": lambda p: p.normal(p.ic.sigma / _depth(p)),
     "xavier": lambda p: p.variance(2 / (p.fan_in + p.fan_out)),
     "kaiming": lambda p: p.variance(2 / p.fan_in),
-    "small-init": lambda p: p.normal(math.sqrt(2 / (5 * p.d)) / _depth(p)),
+    # gpt-neox small_init_init_method: √(2/(5d)) everywhere; out roles ÷√(2L) only under small_init_depth
+    "small-init": lambda p: p.normal(math.sqrt(2 / (5 * p.d)) / _depth(p, p.ic.small_init_depth)),
     "wang": lambda p: p.normal(2 / (p.L * math.sqrt(p.d)) if p.out else math.sqrt(2 / (5 * p.d))),
     "mitchell": _mitchell,
-    "mtnlg": lambda p: p.normal(math.sqrt(1 / (3 * p.d))),
+    "mtnlg": lambda p: p.normal(math.sqrt(1 / (3 * p.d)) / _depth(p)),  # Megatron's init at σ = √(1/(3d))
     "gamma": lambda p: p.normal(p.fan_in ** (-p.ic.gamma)),
     "he": _he,
     "zero": lambda p: Expect("zero"),
-    "wesar": lambda p: FORMULAS[p.ic.backbone](p),  # effective weights α·W start as the backbone
+    # effective weights α·W start as the backbone; the ungated embeddings at σ under wesar_embed = "sigma"
+    "wesar": lambda p: (p.normal(math.sqrt(p.ic.sigma2)) if p.role in EMBEDS and p.ic.wesar_embed == "sigma"
+                        else FORMULAS[p.ic.backbone](p)),
 }
+# Biases of linear layers, by scheme (WeSaR: its backbone's); every other bias, and every norm bias, is 0.
+LINEAR_BIAS: dict[str, Callable[[int], Expect]] = {
+    # PyTorch nn.Linear.reset_parameters: uniform_(bias, −1/√fan_in, 1/√fan_in), fan_in = weight.size(1)
+    "torch-default": lambda fan_in: Expect("uniform", 1 / math.sqrt(fan_in)),
+}
+
+
+def bias_expect(name: str, shapes: dict[str, Any], ic: InitConfig) -> Expect:
+    """The bias `name` of a module whose weight is in `shapes` (name -> tensor or shape)."""
+    method = ic.backbone if ic.method == "wesar" else ic.method
+    weight = name.rpartition(".")[0] + ".weight"
+    if method in LINEAR_BIAS and role_of(weight) not in ("norm", *EMBEDS):
+        return LINEAR_BIAS[method](tuple(shapes[weight].shape)[1])
+    return Expect("zero")
 
 
 def expect(name: str, shape: tuple[int, ...], mc: ModelConfig, ic: InitConfig) -> Expect:
@@ -207,7 +225,9 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("xavier-vocab", {"method": "xavier", "embed_fan_in": "vocab"}),
     ("kaiming-uniform", {"method": "kaiming", "distribution": "uniform"}),
     ("kaiming-trunc2", {"method": "kaiming", "truncate": 2.0}),
-    ("small-init-nodepth", {"method": "small-init", "depth_scaling": False}),
+    ("small-init-depth", {"method": "small-init", "small_init_depth": True}),
+    ("small-init-megatron-knob-ignored", {"method": "small-init", "depth_scaling": False}),
+    ("mtnlg-nodepth", {"method": "mtnlg", "depth_scaling": False}),
     ("mitchell-notrunc", {"method": "mitchell", "truncate": 0.0}),
     ("mitchell-trunc2", {"method": "mitchell", "truncate": 2.0}),
     ("mitchell-vocab", {"method": "mitchell", "embed_fan_in": "vocab"}),
@@ -219,6 +239,7 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("wesar-mitchell", {"method": "wesar", "backbone": "mitchell"}),
     ("wesar-gamma1", {"method": "wesar", "backbone": "gamma", "gamma": 1.0}),
     ("wesar-megatron", {"method": "wesar", "backbone": "megatron"}),
+    ("wesar-embed-sigma", {"method": "wesar", "wesar_embed": "sigma"}),
 ]
 CASES = [(name, {"method": name, **REQUIRED_KNOBS.get(name, {})}) for name in SCHEMES] + VARIANTS
 CASE_PARAMS = [pytest.param(knobs, id=cid) for cid, knobs in CASES]
@@ -296,10 +317,15 @@ def test_every_parameter_matches_its_rule(knobs, model_name):
             assert row["role"] == role, f"{name}: record role {row['role']!r}, expected {role!r}"
             assert row["shape"] == list(param.shape)
             assert row["layer"] == layer_of(name)
-            if role in ("norm", "bias"):
-                value = 1.0 if role == "norm" else 0.0
-                assert torch.all(param == value), f"{name}: {role} must start exactly at {value}"
+            if role == "norm":
+                assert torch.all(param == 1.0), f"{name}: norm gains must start exactly at 1"
                 assert row["std_expected"] == 0.0
+                continue
+            if role == "bias":  # 0, or PyTorch's U(±1/√fan_in) for a linear layer under torch-default
+                exp = bias_expect(name, params, ic)
+                assert row["std_expected"] == pytest.approx(exp.std, rel=1e-9, abs=1e-15), name
+                assert_sample(param.detach(), exp, f"{ic.method} seed={seed} {name}", check_bound=False)
+                assert exp.bound is None or param.abs().max().item() <= exp.bound * (1 + 1e-6), name
                 continue
             exp = expect(name, tuple(param.shape), mc, ic)
             what = f"{ic.method} seed={seed} {name}"
@@ -457,8 +483,14 @@ def _sig_mitchell(m, mc, ic):
 
 
 def _sig_mtnlg(m, mc, ic):
-    for role in ("embed", "attn_q", "attn_out", "mlp_in", "mlp_out", "head"):
+    _sig_depth_scaled(lambda mc, ic: math.sqrt(1 / (3 * mc.d_model)))(m, mc, ic)
+    for role in ("embed", "head"):
         assert near(m(role), math.sqrt(1 / (3 * mc.d_model))), role
+
+
+def _sig_small_init(m, mc, ic):  # no depth term by default: the out roles equal the rest
+    for role in ("embed", "attn_q", "attn_out", "mlp_in", "mlp_out", "head"):
+        assert near(m(role), math.sqrt(2 / (5 * mc.d_model))), role
 
 
 def _sig_gamma(m, mc, ic):
@@ -497,7 +529,7 @@ SIGNATURES: dict[str, Callable] = {
     "megatron": _sig_depth_scaled(lambda mc, ic: ic.sigma),
     "xavier": _sig_xavier,
     "kaiming": _sig_kaiming,
-    "small-init": _sig_depth_scaled(lambda mc, ic: math.sqrt(2 / (5 * mc.d_model))),
+    "small-init": _sig_small_init,
     "wang": _sig_wang,
     "mitchell": _sig_mitchell,
     "mtnlg": _sig_mtnlg,
@@ -656,6 +688,7 @@ def test_same_seed_same_tensors_other_seed_other_tensors(knobs):
     for name in a:
         assert torch.equal(a[name], b[name]), name
         random = role_of(name) not in ("norm", "bias", "wesar_gate") and knobs["method"] != "zero"
+        random = random or (role_of(name) == "bias" and bias_expect(name, a, init_cfg(knobs)).kind != "zero")
         assert torch.equal(a[name], c[name]) != random, f"{name}: seed {'ignored' if random else 'used'}"
 
 

@@ -29,6 +29,7 @@ from bench.probes.token_buckets import (
     scored_sequences,
     scored_targets,
 )
+from bench.record.schema import Bucket, BucketLoss, SourceLoss, TokenProbe
 
 
 def stream(docs, cc=()):
@@ -254,6 +255,12 @@ def test_token_probe_on_a_text_and_synthetic_stream(fake_text):
     assert all(record["buckets"][b]["tokens"] > 0 for b in BUCKETS)
     assert record["buckets"]["context_constrained"]["by_source"]["deduction"]["tokens"] > 0
     assert record["sources"]["fake"]["tokens"] == record["sources"]["deduction"]["tokens"] == 200
+    # The record contract (bench.record.schema, docs/record.md): exactly these keys, the count as `tokens`.
+    assert set(record) == set(TokenProbe.__optional_keys__ | TokenProbe.__required_keys__)
+    for bucket in record["buckets"].values():
+        assert set(bucket) == Bucket.__required_keys__ == {"tokens", "mean_loss", "by_source"}
+        assert all(set(s) == BucketLoss.__required_keys__ for s in bucket["by_source"].values())
+    assert all(set(s) == SourceLoss.__required_keys__ for s in record["sources"].values())
 
 
 def test_token_probe_on_synthetic_rows():

@@ -42,3 +42,38 @@ def test_rendering_is_deterministic_whatever_the_file_order(tmp_path):
     first = render(build_suites(load_runs(write_runs(tmp_path / "a", records))), "github")
     second = render(build_suites(load_runs(write_runs(tmp_path / "b", records[::-1]))), "github")
     assert first == second
+
+
+def _with_provenance(record, limit, lm_eval="0.4.13"):
+    record["evaluation"] = {"tasks": {"val_text": {"limit": limit, "documents": limit, "seed": 1234,
+                                                   "batch_size": 64, "lm_eval": lm_eval}}}
+    return record
+
+
+def test_scores_obtained_under_different_provenance_are_marked(tmp_path, capsys):
+    records = baseline_records()
+    records[0] = _with_provenance(records[0], None)  # one run's val_text scored on the full split
+    for record in records[1:]:
+        _with_provenance(record, 200)
+    suite = one_suite(records, tmp_path)
+    assert suite.mixed == {"val_text": {"full split, seed 1234, lm-eval 0.4.13": 1,
+                                        "limit 200, seed 1234, lm-eval 0.4.13": 7}}
+    assert "val_text was scored under different conditions" in capsys.readouterr().err
+    md = render([suite], "github")
+    header = next(ln for ln in md.splitlines() if ln.startswith("| rank"))
+    assert "val bpb (↓) ‡" in header  # the headline reads val_text
+    assert "- ‡ val_text was scored under different conditions across this suite's runs (full split, " \
+           "seed 1234, lm-eval 0.4.13: 1 runs; limit 200, seed 1234, lm-eval 0.4.13: 7 runs)" in md
+    assert "$\\ddagger$" in render([suite], "latex")
+
+
+def test_unknown_or_equal_provenance_marks_nothing(tmp_path):
+    # Records written before provenance was kept (baseline_records has none) next to known ones: unknown
+    # is not a difference, so old committed tables keep regenerating byte for byte.
+    records = baseline_records()
+    for record in records[:4]:
+        _with_provenance(record, 200)
+    plain = render([one_suite(baseline_records(), tmp_path / "a")], "github")
+    suite = one_suite(records, tmp_path / "b")
+    assert suite.mixed == {}
+    assert render([suite], "github") == plain and "‡" not in plain

@@ -264,7 +264,7 @@ def test_each_child_trains_its_planned_config_from_a_file(tmp_path, cli, monkeyp
     plan = {r.id: r for r in planned(*argv).candidates}
     seen = {}
 
-    def child(command, stdout, stderr, env, check):
+    def child(command, stdout, stderr, env):
         assert command[:4] == [sys.executable, "-m", "bench", "run"] and env["OMP_NUM_THREADS"]
         args = build_parser().parse_args(command[3:])
         run = plan[args.run_id]
@@ -277,7 +277,7 @@ def test_each_child_trains_its_planned_config_from_a_file(tmp_path, cli, monkeyp
                                                   "train": {"best_val_loss": 1.0}})
         return subprocess.CompletedProcess(command, 0)
 
-    monkeypatch.setattr(execute, "subprocess", SimpleNamespace(run=child, STDOUT=subprocess.STDOUT))
+    monkeypatch.setattr(execute, "subprocess", fake_subprocess(child))
     monkeypatch.setattr(execute, "prepare_data", lambda runs: None)
     code, stdout, _ = cli("sweep", *argv)
     assert code == 0 and "ok 4 |" in stdout and set(seen) == set(plan)
@@ -288,6 +288,22 @@ def test_each_child_trains_its_planned_config_from_a_file(tmp_path, cli, monkeyp
         assert json.loads((out / entry["config"]).read_text()) == plan[entry["id"]].cfg.to_dict()
 
 
+def fake_subprocess(run):
+    """Stands in for the `subprocess` module of execute: its Popen runs `run(command, **kwargs)` (which
+    returns a CompletedProcess) at once and waits for nothing."""
+    class Popen:
+        def __init__(self, command, start_new_session=False, **kwargs):
+            self.code = run(command, **kwargs).returncode
+
+        def wait(self):
+            return self.code
+
+        def send_signal(self, signum):
+            pass
+
+    return SimpleNamespace(Popen=Popen, STDOUT=subprocess.STDOUT)
+
+
 def test_a_json_child_config_keeps_eval_limit_none(tmp_path, monkeypatch):
     """eval.limit None (every document) survives the config file the child reads."""
     (run,) = planned("--methods", "normal", *TINY_FLAGS).candidates
@@ -296,7 +312,7 @@ def test_a_json_child_config_keeps_eval_limit_none(tmp_path, monkeypatch):
     def exit_5(command, **_):
         return subprocess.CompletedProcess(command, 5)
 
-    monkeypatch.setattr(execute, "subprocess", SimpleNamespace(run=exit_5, STDOUT=subprocess.STDOUT))
+    monkeypatch.setattr(execute, "subprocess", fake_subprocess(exit_5))
     assert execute.run_child(run, tmp_path, 1) == 5
     args = build_parser().parse_args(execute.child_command(run, tmp_path)[3:])
     assert run_config(args) == run.cfg and run_config(args).eval.limit is None

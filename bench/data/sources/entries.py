@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.data.cache import building, entry_ok, read_manifest
+from bench.data.cache import building, entry_lock, entry_ok, read_manifest
 
 # The archives module, not its functions: a test (or caller) that replaces archives.obtain_archive or
 # archives.download changes what fetch does.
@@ -42,6 +42,13 @@ def fetch(name: str, progress: bool = True, archive: Path | None = None) -> Path
         archives.obtain_archive(src, archive, progress)  # a wrong file is reported even when the entry exists
     if _current(src, entry):
         return entry
+    with entry_lock(entry):
+        if _current(src, entry):  # another process built it while this one waited
+            return entry
+        return _build(src, entry, progress)
+
+
+def _build(src: Source, entry: Path, progress: bool) -> Path:
     if entry.exists():
         warn(f"cache entry {entry} is damaged, incomplete or from another version; rebuilding it")
     path = archives.obtain_archive(src, None, progress)

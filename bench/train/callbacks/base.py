@@ -34,6 +34,7 @@ class TrainerView(Protocol):
     state: TrainState
     run_dir: Path | None
     stop_step: int  # the step count the current `run` call ends at: max_steps, or earlier on request
+    stop_signal: int | None  # set when a SIGINT/SIGTERM ended the `run` call before stop_step
 
     def validation_losses(self) -> dict[str, float]: ...
 
