@@ -192,6 +192,10 @@ class Evaluation(TypedDict, total=False):
     versions: dict[str, Any]
     wall_s: float  # scoring wall time, summed over every scoring of the record
     tasks: dict[str, TaskProvenance]
+    # Scoring after training failed: `Type: message` of the exception, and the tasks and groups it was
+    # to score. Removed once `bench eval --update-record` has given the record scores of all of them.
+    error: str
+    error_tasks: list[str]
 
 
 class RunRecord(TypedDict, total=False):
@@ -317,5 +321,8 @@ def attach_scores(record: RunRecord, results: dict[str, Any]) -> list[str]:
             tasks[task] = {**prov, "documents": results["tasks"][task].get("n")}
     if tasks or prov is not None:
         new["tasks"] = dict(sorted(tasks.items()))
+    if set(new.get("error_tasks", [])) <= set(record["eval"]) | set(record["groups"]):
+        new.pop("error", None)  # what the failed scoring was to score has scores now
+        new.pop("error_tasks", None)
     record["evaluation"] = new
     return stale

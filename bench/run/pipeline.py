@@ -179,14 +179,43 @@ def _execute(p: RunPlan, progress: bool, stop_at: int | None) -> RunRecord:
     if cfg.probe.tokens and state.status == "ok":
         # export_model's copy lives on the CPU; the probe scores on the training device.
         record["probes"]["tokens"] = token_probe(plain.to(p.device), p.corpus, cfg.probe, p.device)
+    eval_error = None
     if cfg.eval.enabled and state.status == "ok":
         print(f"evaluating {', '.join(cfg.eval.tasks)} (limit {cfg.eval.limit or 'none'})", file=sys.stderr)
-        results = score(plain, p, cfg.eval.tasks)
-        merge_scores(record, results)
-    write_record(p.run_dir / RECORD_FILE, record)
+        try:
+            merge_scores(record, score(plain, p, cfg.eval.tasks))
+        except Exception as exc:  # lm-eval may raise anything; a signal (BaseException) propagates
+            # Training is finished and paid for: keep it in the record, scoring can be repeated later.
+            eval_error = one_line(exc)
+            record["eval"], record["groups"] = {}, {}  # nothing half-merged
+            record["evaluation"] = {"error": eval_error, "error_tasks": list(cfg.eval.tasks)}
+    save_record(p.run_dir, record)
     if cfg.probe.plots:
         run_figures(p.run_dir, record)
+    if eval_error is not None:
+        raise BenchError(f"training finished and {p.run_dir / RECORD_FILE} holds its results, but scoring "
+                         f"failed ({eval_error}); score it later with: python -m bench eval {p.run_dir} "
+                         f"--tasks {','.join(cfg.eval.tasks)} --limit {cfg.eval.limit or 0} --seed "
+                         f"{cfg.eval.seed} --update-record")
     return record
+
+
+def one_line(exc: BaseException) -> str:
+    """`Type: first line of the message`: how a record and stderr name an unexpected exception."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def save_record(run_dir: Path, record: RunRecord) -> None:
+    """Write a new run's record. A failed write (disk full, file size limit) leaves no record and no
+    temporary file (the atomic write removes it); the final checkpoint, written at the last step, is
+    intact, so `--resume` writes the record without training again."""
+    try:
+        write_record(run_dir / RECORD_FILE, record)
+    except OSError as exc:
+        raise BenchError(f"could not write {run_dir / RECORD_FILE}: {exc.strerror or exc}; training is "
+                         f"finished and {run_dir / CHECKPOINT_FILE} is intact: free space and run the same "
+                         "command plus --resume to write the record") from None
 
 
 class DownstreamEval(Callback):

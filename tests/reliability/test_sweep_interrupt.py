@@ -1,7 +1,10 @@
 """SIGINT to a sweep: its running child stops at a step boundary with a checkpoint, sweep.json marks it
-interrupted, the exit code is 130 without a traceback, and the same command resumes and finishes it."""
+interrupted, the exit code is 130 without a traceback, and the same command resumes and finishes it.
+kill -9 of the sweep and its children: the same command finishes it, with the records of a whole sweep."""
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -40,3 +43,57 @@ def test_sigint_stops_children_marks_them_and_rerun_resumes(tmp_path):
     assert run["status"] == "ok"
     steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
     assert steps == list(range(150))  # resumed, not restarted
+
+
+# Keys that measure the machine or the moment, not the run: a resumed run differs from a whole one there.
+MACHINE = {"env", "wall_s", "tokens_per_s", "mfu", "peak_flops", "peak_source", "scored_at", "git_hash",
+           "git_dirty"}
+
+
+def comparable(value: object) -> object:
+    """`value` without MACHINE keys and `*_s` timings, at any depth."""
+    if isinstance(value, dict):
+        return {k: comparable(v) for k, v in value.items() if k not in MACHINE and not k.endswith("_s")}
+    if isinstance(value, list):
+        return [comparable(v) for v in value]
+    return value
+
+
+def test_kill_9_of_sweep_and_children_then_rerun_equals_an_uninterrupted_sweep(tmp_path):
+    """kill -9 leaves no marker, only the last interval checkpoint and stale locks: the rerun resumes the
+    cut run from that checkpoint (bit-identically on CPU), starts the other, and ends where a whole sweep
+    ends."""
+    grid = ["sweep", "--methods", "gamma", "--gamma", "0.5,1.0", "--name", "k", "--max-steps", "120",
+            *TINY_FLAGS, "--set=train.log_interval=1", "--set=train.checkpoint_interval=40",
+            "--set=probe.every=0", "--set=probe.tokens=false", "--set=probe.plots=false"]
+    cut, whole = tmp_path / "cut", tmp_path / "whole"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", *grid, "--out", str(cut)], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    metrics = cut / "gamma-0.5-nano-seed0" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 60):  # past a checkpoint
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweep first, so that it starts no other child
+    proc.wait()
+    for lock in cut.glob(".*.lock"):  # a live child's run-directory lock names its pid (its own session)
+        pid = lock.read_text().strip()
+        if pid.isdigit():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(pid), signal.SIGKILL)
+    assert not (cut / "gamma-0.5-nano-seed0" / "record.json").exists()
+    init = (cut / "gamma-0.5-nano-seed0" / "init.json").stat().st_ino  # rewritten only by a fresh start
+
+    again = subprocess.run([sys.executable, "-m", "bench", *grid, "--out", str(cut)], capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "ok 2 |" in again.stdout
+    done = subprocess.run([sys.executable, "-m", "bench", *grid, "--out", str(whole)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for run_id in ("gamma-0.5-nano-seed0", "gamma-1.0-nano-seed0"):
+        a, b = (json.loads((root / run_id / "record.json").read_text()) for root in (cut, whole))
+        assert comparable(a) == comparable(b), run_id
+    assert (cut / "gamma-0.5-nano-seed0" / "init.json").stat().st_ino == init  # resumed, not restarted
+    steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    assert steps == list(range(120))  # from the checkpoint on, no step twice
