@@ -7,13 +7,21 @@ whatever is already on PATH keeps precedence, and tox's interpreter discovery (v
 python-discovery), which tries every PATH entry, falls through to the real binaries. Only plain CPython
 release names (e.g. ``3.12.1``) are used, newest patch first; pyenv-virtualenv environments are skipped.
 Nothing happens on machines without pyenv.
+
+With ``INITBENCH_TOX_PRUNE=1`` (set by ``.ci/run``) each ``py3xx`` env directory is deleted when the env is
+torn down: on Pythons other than 3.11 an env holds PyPI's CUDA build of torch (about 5 GB), and four of them
+at once filled a CI disk. A developer's ``tox`` keeps its envs for fast reruns.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
+
+from tox.plugin import impl
+from tox.tox_env.api import ToxEnv
 
 _RELEASE = re.compile(r"\d+\.\d+\.\d+")
 
@@ -42,3 +50,9 @@ def _extend_path() -> None:
 
 
 _extend_path()
+
+
+@impl
+def tox_env_teardown(tox_env: ToxEnv) -> None:
+    if os.environ.get("INITBENCH_TOX_PRUNE") == "1" and re.fullmatch(r"py3\d+", tox_env.name):
+        shutil.rmtree(tox_env.env_dir, ignore_errors=True)
