@@ -156,11 +156,30 @@ class Probes(TypedDict):
     structure: StructureSeries
 
 
-class LrSearch(TypedDict):
+class LrTrial(TypedDict):
+    """One LR of a cell's search (`record.sweep.lr_search.trials[i]`)."""
+
+    lr: float
+    run_id: str
+    status: str
+    best_val_loss: float | None
+
+
+class LrSearch(TypedDict, total=False):
+    """A sweep cell's learning-rate search (`record.sweep.lr_search`). `grid`, `chosen`, `by` and `selected`
+    are in every record that has one; the rest were added with the automatic edge extension (records
+    written before it lack them): `interior` is False when the chosen LR is still at an edge of the final
+    grid, `extended` lists the LRs the extension added, `rule` states the selection in words, `trials`
+    holds every LR's outcome so a reader can draw the loss-vs-LR curve from any one record of the cell."""
+
     grid: list[float]
     chosen: float | None
     by: str
     selected: bool
+    interior: bool
+    extended: list[float]
+    rule: str
+    trials: list[LrTrial]
 
 
 class SweepInfo(TypedDict):
