@@ -192,29 +192,88 @@ def _deduction_docs(generator: str, split: str, n: int, seed: int) -> list[dict[
     return _interleave([by_hops[h] for h in sorted(by_hops)])
 
 
+def _chain_docs(generator: str, split: str, n: int, seed: int,
+                knobs: dict[str, Any]) -> list[dict[str, Any]]:
+    """deduction-chain: the context runs up to "Every <last chain concept> is" of the proof; the two choices
+    finish the proof with the property's polarity as the context's rule gives it (gold) or flipped, each
+    followed by its conclusion and label. Only the step that looks the rule up tells them apart."""
+    by_hops: dict[int, list[dict[str, Any]]] = {}
+    for ex in synthetic.generate(generator, split, n, seed, knobs):
+        words, m = list(ex.words), ex.meta
+        cut = len(words) - (11 if m["rule_negated"] else 9)  # "[not] P . E is [not] P . Answer : L"
+        if words[cut - 3:cut] != ["Every", m["chain"][-1], "is"] or words[-3:-1] != ["Answer", ":"]:
+            raise BenchError(f"{generator}: example does not end in the proof's last rule and its answer")
+        gold_tail = words[cut:]
+        neg = ["not"] if not m["rule_negated"] else []
+        label = "False" if m["label"] == "True" else "True"
+        flipped = [*neg, m["property"], ".", m["entity"], "is", *neg, m["property"], ".", "Answer", ":",
+                   label]
+        group = by_hops.setdefault(m["hops"], [])
+        gold = len(group) % 2  # alternate the gold's place: a tie (argmax takes the first) favours neither
+        choices = [" ".join(gold_tail), " ".join(flipped)][:: 1 - 2 * gold]
+        group.append({"context": " ".join(words[:cut]), "choices": choices, "gold": gold, "hops": m["hops"],
+                      "label": m["label"]})
+    return _interleave([by_hops[h] for h in sorted(by_hops)])
+
+
+def _modadd_docs(generator: str, split: str, n: int, seed: int,
+                 knobs: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"context": " ".join(ex.words[:-1]), "target": ex.words[-1], "gold": ex.meta["label"],
+             "p": synthetic.configure(generator, knobs).p, "a": ex.meta["a"], "b": ex.meta["b"]}
+            for ex in synthetic.generate(generator, split, n, seed, knobs)]
+
+
+def _recall_docs(generator: str, n: int, seed: int, knobs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Context up to the first query key (a held-out binding); the choices are the values in context, in
+    context order; `test` and `test_long` interleaved."""
+    groups = []
+    for split in ("test", "test_long"):
+        group = []
+        for ex in synthetic.generate(generator, split, n, seed, knobs):
+            first = ex.answer[0]
+            values = [f"v{v}" for v in ex.meta["choices"]]
+            group.append({"context": " ".join(ex.words[:first]), "choices": values,
+                          "gold": values.index(ex.words[first]), "kind": ex.meta["kind"],
+                          "n_pairs": ex.meta["n_pairs"]})
+        groups.append(group)
+    return _interleave(groups)
+
+
+_BUILDERS: dict[str, Callable[..., list[dict[str, Any]]]] = {
+    "anchor": lambda g, split, n, seed, knobs: _anchor_docs(g, split, n, seed),
+    "rsnmem": lambda g, split, n, seed, knobs: _rsnmem_docs(g, n, seed),
+    "deduction": lambda g, split, n, seed, knobs: _deduction_docs(g, split, n, seed),
+    "deduction_chain": _chain_docs,
+    "modadd": _modadd_docs,
+    "recall": lambda g, split, n, seed, knobs: _recall_docs(g, n, seed, knobs),
+}
+
+
 def load_synthetic(builder: str, generator: str, n: int, seed: int, split: str = "test",
-                   **_: Any) -> datasets.DatasetDict:
-    """`n` documents (per kind for rsnmem) of a synthetic generator's held-out split, seeded.
+                   knobs: dict[str, Any] | None = None, **_: Any) -> datasets.DatasetDict:
+    """`n` documents (per kind for rsnmem and recall) of a synthetic generator's held-out split, seeded.
 
     builder: "anchor" (split test or unseen), "rsnmem" (test_memory/test_reasoning/heldout, n each,
-    interleaved) or "deduction" (test split, interleaved by hop count). Every document has `context`
-    (the words before the answer), `target` (the answer word) and `gold` (its index among the task's
-    choices), plus the generator facts the task's process_results reads.
+    interleaved), "deduction" (test split, interleaved by hop count), "deduction_chain" (the same for the
+    proof variant, scored on its last step), "modadd" (held-out pairs) or "recall" (test/test_long, n
+    each, interleaved). Every document has `context` (the words before the answer) and `gold` (the
+    answer's index among the task's choices), plus the generator facts the task's process_results reads.
+    `knobs` (a YAML mapping) changes generator knobs, as `data.synthetic` does for training.
     """
+    knobs = dict(knobs or {})
+
     def build() -> datasets.DatasetDict:
-        if builder == "anchor":
-            docs = _anchor_docs(generator, split, n, seed)
-        elif builder == "rsnmem":
-            docs = _rsnmem_docs(generator, n, seed)
-        elif builder == "deduction":
-            docs = _deduction_docs(generator, split, n, seed)
-        else:
+        if builder not in _BUILDERS:
             raise BenchError(f"unknown synthetic task builder {builder!r}")
+        if knobs and builder in ("anchor", "rsnmem", "deduction"):
+            raise BenchError(f"synthetic task builder {builder!r} takes no knobs")
+        docs = _BUILDERS[builder](generator, split, n, seed, knobs)
         if not docs:
             raise BenchError(f"synthetic task {builder}/{generator} has no documents (n = {n})")
         return datasets.DatasetDict({"test": _dataset(docs, key)})
 
-    key = ("synthetic", builder, generator, split, n, seed)
+    key = ("synthetic", builder, generator, split, n, seed,
+           tuple(sorted((k, repr(v)) for k, v in knobs.items())))
     return _memo(key, build)
 
 
@@ -244,6 +303,21 @@ def rsnmem_results(doc: dict[str, Any], results: list[tuple[float, bool]]) -> di
 def deduction_results(doc: dict[str, Any], results: list[tuple[float, bool]]) -> dict[str, float]:
     acc = float(_argmax(results) == doc["gold"])
     return {"acc": acc, f"acc_hop{doc['hops']}": acc}
+
+
+def doc_choices(doc: dict[str, Any]) -> list[str]:
+    """Choices carried by the document itself (deduction_chain, recall)."""
+    return doc["choices"]
+
+
+def modadd_choices(doc: dict[str, Any]) -> list[str]:
+    """Every residue 0 … p−1 (gold = the residue itself)."""
+    return [str(v) for v in range(doc["p"])]
+
+
+def recall_results(doc: dict[str, Any], results: list[tuple[float, bool]]) -> dict[str, float]:
+    """`acc` on the trained context length, `acc_long` on the longer one (each over its own documents)."""
+    return {"acc" if doc["kind"] == "recall" else "acc_long": float(_argmax(results) == doc["gold"])}
 
 
 # ------------------------------------------------------------------------------------------- eval sets

@@ -22,7 +22,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("train",),
     ("evaluate", "probes"),
     ("run",),
-    ("report", "sweep"),
+    ("report", "sweep", "export"),
+    ("site",),
     ("cli",),
     ("__main__",),
 )

@@ -12,8 +12,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "`python -m bench run` into <out>/<run-id>/ with its log in <out>/<run-id>.log. "
                        "Re-running the same command resumes: finished runs (record.json) are skipped, "
                        "interrupted ones continue from their checkpoint. A failing run never stops the "
-                       "others; the exit code is 1 if any failed. <out>/sweep.json describes the grid, "
-                       "the chosen LRs and every run's status.")
+                       "others; the exit code is 1 if any failed. By default each cell tunes its learning "
+                       "rate first (--lr-grid). <out>/sweep.json describes the grid, the LR searches and "
+                       "every run's status.")
     g = p.add_argument_group("grid")
     g.add_argument("--methods", metavar="M,M,...",
                    help="init schemes; label = the method (gamma-<γ> for gamma, one per --gamma value)")
@@ -29,9 +30,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="init seeds 0..N-1 (default %(default)s); the data seed stays fixed, so every "
                             "scheme and seed sees the same data order")
     seeds.add_argument("--seed-list", metavar="S,S,...", help="explicit init seeds instead of --seeds")
+    g = p.add_argument_group("learning rate (docs/protocol.md)")
+    g.add_argument("--lr-grid", choices=("auto", "off"), default="auto",
+                   help="auto (default): each cell (label × grid point) searches its LR over its config's LR "
+                        "× 3^k, k = -2..1: the first seed runs at every LR, the grid is extended while the "
+                        "best is at an edge, the other seeds run at the LR with the lowest best validation "
+                        "loss; off: every run at its config's LR (recorded as not tuned)")
     g.add_argument("--lrs", metavar="LR,LR,...|START:STOP:STEP",
-                   help="LR search per cell (label × grid point): the first seed runs at every LR, the "
-                        "other seeds at the LR with the lowest best validation loss (diverged runs excluded)")
+                   help="the initial LR grid of every cell instead of the automatic one; a single LR is a "
+                        "fixed LR for every run (recorded as not tuned)")
+    g.add_argument("--lr-extensions", type=int, default=3,
+                   help="how many times a cell's grid may grow one step beyond the edge its best LR sits "
+                        "at (default %(default)s; 0 = never)")
     g = p.add_argument_group("every run (as for `run`)")
     g.add_argument("--preset", help="anchor, nano (default), micro, small, base")
     g.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",

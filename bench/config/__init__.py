@@ -14,6 +14,7 @@ from bench.config.overrides import (
 )
 from bench.config.presets import PRESETS
 from bench.config.schema import (
+    ADDED_KEYS,
     SECTIONS,
     Config,
     DataConfig,
@@ -23,9 +24,11 @@ from bench.config.schema import (
     OptimConfig,
     ProbeConfig,
     TrainConfig,
+    with_added_keys,
 )
 
 __all__ = [
+    "ADDED_KEYS",
     "PRESETS",
     "RUN_FLAGS",
     "SECTIONS",
@@ -49,4 +52,5 @@ __all__ = [
     "override_mapping",
     "parse_value",
     "validate",
+    "with_added_keys",
 ]

@@ -13,6 +13,23 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "optim": {"lr": 1e-3, "warmup_steps": 100, "weight_decay": 0.01},
         "train": {"max_steps": 2000, "batch_size": 128},
     },
+    # The reasoning suite (tasks/initbench_reasoning_suite.yaml, docs/data.md): a mixture of the suite's
+    # training splits, word-level tokens, loss on the answer tokens, every suite task scored in full (2000
+    # documents each) after training. 1500 steps of 16 x 128 tokens is about 5 CPU-minutes (0.2 CPU-s per
+    # step at one thread); at that budget each task gets a fifth of it and stays at chance, so the
+    # calibration trains one task per run on top of this preset (results/reasoning-calibration/configs).
+    # Validation loss per source every 100 steps is on each generator's held-out split: a cheap learning
+    # curve of every task.
+    "reasoning": {
+        "model": {"d_model": 128, "n_layers": 4, "n_heads": 4, "d_ff": 352},
+        "data": {"corpus": "mixture", "sources": ["anchor", "rsnmem", "deduction-chain", "modadd", "recall"],
+                 "tokenizer": "word", "seq_len": 128, "loss_on": "answers"},
+        "optim": {"lr": 3e-3, "warmup_steps": 100},
+        "train": {"max_steps": 1500, "batch_size": 16, "eval_interval": 100, "checkpoint_interval": 250},
+        "eval": {"tasks": ["initbench_reasoning_suite"], "limit": None,
+                 "every_tasks": ["initbench_reasoning_suite"]},
+        "probe": {"every": 250},
+    },
     # nano: sized so the default command (data preparation once, then 1.6M tokens) fits in minutes on
     # 2 CPU cores.
     "nano": {

@@ -6,6 +6,7 @@ to rerun it; `digest` names it in default run ids.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -89,6 +90,9 @@ class DataConfig:
     n_train: int = 100_000
     n_val: int = 2_000
     val_fraction: float = 0.02
+    # Synthetic generator knobs, "generator.knob=value" (value in TOML syntax), e.g. "modadd.p=31";
+    # checked against the generator's knobs (docs/data.md, "Generator knobs").
+    synthetic: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -103,6 +107,7 @@ class TrainConfig:
     log_interval: int = 1
     device: str = "auto"
     compile: Literal["auto", "on", "off"] = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     spike_factor: float = 1.5
     spike_window: int = 100
 
@@ -110,11 +115,14 @@ class TrainConfig:
 @dataclass
 class EvalConfig:
     """lm-eval scoring after training (tasks/ YAML tasks and groups); `every` > 0 also scores the
-    `every_tasks` subset every that many steps, with `limit` documents per task."""
+    `every_tasks` subset every that many steps, with `limit` documents per task. `protocol` "quick"
+    scores `limit` documents per task; "powered" scores whole splits or fixed seeded subsets of the
+    huge ones (bench.evaluate.protocol, docs/evaluation.md) and ignores `limit` after training."""
 
     enabled: bool = True
     tasks: list[str] = field(default_factory=lambda: ["initbench_default"])
     limit: int | None = 200
+    protocol: Literal["quick", "powered"] = "quick"
     batch_size: int = 64
     seed: int = 1234
     every: int = 0
@@ -154,9 +162,31 @@ class Config:
         return dataclasses.asdict(self)
 
     def digest(self) -> str:
-        """Short content hash of the effective config (used in default run ids)."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
+        """Short content hash of the effective config (used in default run ids). A key of ADDED_KEYS at
+        its added value is left out, so adding it did not rename existing default runs."""
+        data = self.to_dict()
+        for name, value in ADDED_KEYS.items():
+            section, key = name.split(".")
+            if data[section][key] == value:
+                del data[section][key]
+        text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+# Config keys added after run records were committed, each with the value that reproduces what a config
+# without it did. Readers of old records fill them in (`with_added_keys`), so an old and a new run of the
+# same setting compare as one scheme; `Config.digest` skips them at that value.
+ADDED_KEYS: dict[str, Any] = {"data.synthetic": [], "eval.protocol": "quick", "train.precision": "auto"}
+
+
+def with_added_keys(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a record's config dict with every missing ADDED_KEYS key at its added value."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in config.items()}
+    for name, value in ADDED_KEYS.items():
+        section, key = name.split(".")
+        if isinstance(out.get(section), dict):
+            out[section].setdefault(key, copy.deepcopy(value))
+    return out
 
 
 # The sections of `Config` (every field but `preset`), in record order.

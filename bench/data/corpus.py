@@ -172,14 +172,14 @@ def material(name: str, cfg: DataConfig) -> Material:
     from bench.data import synthetic
 
     if name in synthetic.GENERATORS:
-        gen = synthetic.GENERATORS[name]
+        gen = synthetic.configure(name, synthetic_knobs(cfg).get(name, {}))
         val_split = next(s for s in gen.splits if s != "train")
         sizes = {"train": cfg.n_train, "val": cfg.n_val}
 
         def docs() -> dict[str, list[Document]]:
             examples = {"train": gen.generate("train", cfg.n_train, cfg.seed),
                         val_split: gen.generate(val_split, cfg.n_val, cfg.seed)}
-            mat.manifest = synthetic.describe(name, examples, cfg.seed)
+            mat.manifest = synthetic.describe(name, examples, cfg.seed, gen)
             return {"train": [_example_document(e) for e in examples["train"]],
                     "val": [_example_document(e) for e in examples[val_split]]}
 
@@ -204,6 +204,13 @@ def material(name: str, cfg: DataConfig) -> Material:
 
     content = {"source": name, "content_hash": meta["content_hash"], "val_fraction": cfg.val_fraction}
     return Material(name, False, content, meta, text_docs)
+
+
+def synthetic_knobs(cfg: DataConfig) -> dict[str, dict[str, Any]]:
+    """`data.synthetic` as {generator: {knob: value}}, checked against the corpus's sources."""
+    from bench.data import synthetic
+
+    return synthetic.parse_knobs(cfg.synthetic, parse_sources(cfg))
 
 
 def held_out(text: str, fraction: float) -> bool:
@@ -287,6 +294,7 @@ def _val_windows(stream: Stream, seq_len: int, answers_only: bool) -> Split:
 
 def load_corpus(cfg: DataConfig) -> Corpus:
     tokenizer_kind(cfg)  # its checks come before any source is fetched or generated
+    synthetic_knobs(cfg)
     weights = parse_sources(cfg)
     materials = [material(name, cfg) for name in weights]
     rows_mode = len(materials) == 1 and materials[0].synthetic and cfg.corpus != "mixture"

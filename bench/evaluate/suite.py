@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from bench.core.errors import BenchError
 from bench.data.sources import hub_offline
 from bench.evaluate import catalog
+from bench.evaluate.documents import task_docs
+from bench.evaluate.protocol import PROTOCOLS, Protocol, powered_samples, task_provenance
 from bench.evaluate.results import convert_results
 from bench.record.env import scoring_provenance
 
@@ -80,14 +82,21 @@ def eval_environment() -> Iterator[None]:
 
 
 def run_suite(lm: TemplateLM, tasks: list[str], limit: int | None = None, tasks_dir: Path | None = None,
-              seed: int = 1234, log_samples: bool = False) -> dict[str, Any]:
-    """Evaluate `lm` on our lm-eval tasks/groups; deterministic (seeded, no caches)."""
+              seed: int = 1234, log_samples: bool = False, protocol: Protocol = "quick") -> dict[str, Any]:
+    """Evaluate `lm` on our lm-eval tasks/groups; deterministic (seeded, no caches). `protocol`
+    "powered" scores whole splits and the seeded subsets of bench.evaluate.protocol (no `limit`).
+    The result carries each task's per-document outputs (`documents`, bench.evaluate.documents) and
+    its protocol provenance (`task_provenance`); `samples` (lm-eval's raw ones) with `log_samples`."""
     import lm_eval
 
     if not tasks:
         raise BenchError("no tasks given")
     if limit is not None and (isinstance(limit, bool) or limit <= 0):
         raise BenchError(f"limit must be a positive number of documents, got {limit!r}")
+    if protocol not in PROTOCOLS:
+        raise BenchError(f"unknown evaluation protocol {protocol!r} (choose from {', '.join(PROTOCOLS)})")
+    if protocol == "powered" and limit is not None:
+        raise BenchError("the powered protocol scores whole splits or its fixed subsets; it takes no limit")
     tm = task_manager(tasks_dir)
     unknown = [t for t in tasks if t not in tm.all_tasks]
     if unknown:
@@ -95,15 +104,19 @@ def run_suite(lm: TemplateLM, tasks: list[str], limit: int | None = None, tasks_
         raise BenchError(f"unknown task or group {', '.join(map(repr, unknown))} (available: {known})")
     t0 = time.perf_counter()
     with eval_environment():
+        samples = powered_samples(tm, list(tasks)) if protocol == "powered" else {}
+        # Samples are always logged: the per-document outputs are read from them.
         results = lm_eval.simple_evaluate(
-            model=lm, tasks=list(tasks), task_manager=tm, limit=limit, use_cache=None, cache_requests=False,
-            bootstrap_iters=BOOTSTRAP_ITERS, log_samples=log_samples, random_seed=seed,
-            numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
+            model=lm, tasks=list(tasks), task_manager=tm, limit=limit, samples=samples or None,
+            use_cache=None, cache_requests=False, bootstrap_iters=BOOTSTRAP_ITERS, log_samples=True,
+            random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
     wall = time.perf_counter() - t0
     out = convert_results(results, _group_metadata(tm))
     out["wall_s"] = wall
     # Kept per task in the record, so that scores obtained at different times say how each was obtained.
     out["provenance"] = scoring_provenance(limit, seed, getattr(lm, "batch_size", None))
+    out["task_provenance"] = task_provenance(results, protocol, samples)
+    out["documents"] = task_docs(results.get("samples") or {})
     if log_samples:
         out["samples"] = results.get("samples")
     return out

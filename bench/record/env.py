@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from bench.core.device import denormals_flushed
 from bench.record.schema import Env, TaskProvenance
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +61,7 @@ def env_info(device: torch.device) -> Env:
         "device_name": name,
         "threads": torch.get_num_threads(),
         "platform": platform.platform(),
+        "flush_denormal": denormals_flushed(),
     }
 
 

@@ -24,13 +24,21 @@ RECORD_VERSION = 1
 RECORD_FILE = "record.json"
 # One JSON line per write of record.json, next to it: when, by which command, what changed.
 HISTORY_FILE = "record_history.jsonl"
+# Per-document outputs of the scored tasks (gzip'd JSON, `DocFile`), next to record.json.
+EVAL_DOCS_FILE = "evaluation_docs.json.gz"
 UPDATE_LOCK = ".record.lock"
 # The token probe's buckets (probes.tokens.buckets), in the order tables and figures show them.
 BUCKETS = ("trivial", "local", "context_constrained", "open")
 Status = Literal["ok", "diverged"]
 
 
-class Env(TypedDict):
+class EnvSince13(TypedDict, total=False):
+    """`record.env` keys added after records were first committed: older records lack them."""
+
+    flush_denormal: bool  # CPU arithmetic flushed subnormal floats to zero (docs/performance.md)
+
+
+class Env(EnvSince13):
     """What produced the run: versions, git state, device (`record.env`)."""
 
     python: str
@@ -71,7 +79,14 @@ class InitInfo(TypedDict):
     params: list[InitParam]
 
 
-class TrainInfo(TypedDict):
+class TrainInfoSince13(TypedDict, total=False):
+    """`record.train` keys added after records were first committed: older records lack them."""
+
+    compiled: bool  # the forward pass ran through torch.compile (train.compile, docs/training.md)
+    precision: Literal["fp32", "bf16"]  # what train.precision resolved to
+
+
+class TrainInfo(TrainInfoSince13):
     """Training outcome (`record.train`). Losses are nats per token; None when not finite."""
 
     steps: int
@@ -190,7 +205,15 @@ class SweepInfo(TypedDict):
     lr_search: LrSearch | None
 
 
-class TaskProvenance(TypedDict):
+class TaskProvenanceSince15(TypedDict, total=False):
+    """`record.evaluation.tasks[task]` keys added with the powered protocol: older records lack them."""
+
+    protocol: Literal["quick", "powered"]  # eval.protocol / `bench eval --full` (docs/evaluation.md)
+    split_documents: int  # documents in the task's whole split
+    subset_seed: int | None  # the seeded subset's seed; None: the first `documents` (limit) or all
+
+
+class TaskProvenance(TaskProvenanceSince15):
     """How one task's scores were obtained (`record.evaluation.tasks[task]`), written with the scores.
     Tasks scored at different times (`bench eval --update-record`) each keep their own."""
 
@@ -236,6 +259,29 @@ class RunRecord(TypedDict, total=False):
     diverged_step: int
     evaluation: Evaluation
     sweep: SweepInfo
+
+
+class TaskDocs(TypedDict):
+    """One task's per-document outputs (`DocFile.tasks[task]`), lists aligned with `doc_id`. `metrics`:
+    each per-document metric (0/1 accuracies; None where a document does not report the metric, e.g.
+    acc_hop2 on a 1-hop document); `gold_ll` / `best_ll`: log-likelihood of the gold answer and of the
+    model's choice (multiple choice); `loglik` / `bytes`: summed log-likelihood and byte count of a
+    perplexity document, from which bits per byte pools as −Σ loglik / Σ bytes / ln 2. A list that no
+    document of the task has is None."""
+
+    doc_id: list[int]
+    metrics: dict[str, list[float | None]]
+    gold_ll: list[float | None] | None
+    best_ll: list[float | None] | None
+    loglik: list[float | None] | None
+    bytes: list[int | None] | None
+
+
+class DocFile(TypedDict):
+    """`evaluation_docs.json.gz`: per task its documents; merged task by task like the record."""
+
+    version: int
+    tasks: dict[str, TaskDocs]
 
 
 # What must match for two scores of one task to be comparable: the documents asked for, the seeds, the
@@ -337,7 +383,8 @@ def attach_scores(record: RunRecord, results: dict[str, Any]) -> list[str]:
     for task in rescored:
         tasks.pop(task, None)  # a re-scored task without provenance must not keep the old one
         if prov is not None:
-            tasks[task] = {**prov, "documents": results["tasks"][task].get("n")}
+            tasks[task] = {**prov, "documents": results["tasks"][task].get("n"),
+                           **results.get("task_provenance", {}).get(task, {})}
     if tasks or prov is not None:
         new["tasks"] = dict(sorted(tasks.items()))
     if set(new.get("error_tasks", [])) <= set(record["eval"]) | set(record["groups"]):

@@ -3,10 +3,13 @@ scheme (docs/leaderboard.md).
 
 Headline and reference. The headline score ranks the rows (1 = best; ties share a rank) and gets the
 CI and the p-value: on the anchor corpus the inferential accuracy on the unseen pair, otherwise val bpb
-when any run has it, else val loss (`--headline` overrides). p: two-sided paired t-test over the init
-seeds both schemes finished, against the reference scheme: `--reference`, else `gamma-0.5` (the LeCun
+when any run has it, else val loss (`--headline` overrides). p: two-sided paired test against the
+reference scheme (per document and seed when the runs kept per-document outputs, else the paired
+t-test over the init seeds both schemes finished); the reference: `--reference`, else `gamma-0.5` (the LeCun
 fan-in scale, the Xu-group papers' "large" baseline), else `normal` (GPT-2's N(0, 0.02²)), else the
-first row whose label starts with one of those, else the first label in sort order. Δloss: per token
+first row whose label starts with one of those, else the first label in sort order. Every score column
+is compared too (bench.report.compare): per document where the runs kept their per-document outputs,
+Holm-adjusted across the table's schemes, with each column's minimum detectable effect. Δloss: per token
 bucket, the scheme's mean loss minus the reference's for the same init seed, averaged over seeds
 (negative: lower loss than the reference).
 """
@@ -18,11 +21,12 @@ from dataclasses import dataclass, field
 
 from bench.core.errors import BenchError
 from bench.record.schema import BUCKETS
+from bench.report.compare import Comparisons, compare_rows
 from bench.report.gamma import GammaSweep, PhaseDiagram, gamma_sweeps, phase_diagrams
 from bench.report.metrics import METRIC, metric_tasks, mixed_conditions
 from bench.report.records import LoadedRecord, warn
 from bench.report.rows import Row, make_rows
-from bench.report.stats import paired_t_test, summarize
+from bench.report.stats import PairedResult, paired_t_test, summarize
 from bench.report.suites import SuiteKey, is_unchosen_trial, suite_key, suite_names
 
 REFERENCE_PREFERENCE = ("gamma-0.5", "normal")
@@ -45,6 +49,14 @@ class Suite:
     phases: list[PhaseDiagram]
     # Tasks scored under different conditions by the suite's finished runs (metrics.mixed_conditions).
     mixed: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Paired comparisons with the reference per score column (bench.report.compare).
+    comparisons: Comparisons | None = None
+
+    def comparison(self, key: str, label: str) -> tuple[PairedResult | None, float | None]:
+        """The row's comparison with the reference on column `key` and its Holm-adjusted p."""
+        if self.comparisons is None or key not in self.comparisons.results:
+            return None, None
+        return (self.comparisons.results[key].get(label), self.comparisons.holm[key].get(label))
 
     def mixed_tasks(self, key: str) -> list[str]:
         """The tasks behind metric `key` that this suite's runs scored under different conditions."""
@@ -113,7 +125,13 @@ def build_suite(name: str, key: SuiteKey, runs: Sequence[LoadedRecord], referenc
     ref_label = reference or default_reference(labels)
     head = headline or default_headline(key.corpus, rows)
     rank_rows(rows, head)
-    compare_to_reference(rows, next(r for r in rows if r.label == ref_label), head)
+    ref_row = next(r for r in rows if r.label == ref_label)
+    compare_to_reference(rows, ref_row, head)
+    comparisons = compare_rows(name, rows, ref_row, groups)
+    for row in rows:  # the headline's p from the paired test its column uses (documents when kept)
+        if head in comparisons.results and row is not ref_row:
+            result = comparisons.results[head][row.label]
+            row.p = result.p if result is not None else None
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.label))
     metric = reasoning_metric(key.corpus, rows)
     phases = phase_diagrams(rows) if key.corpus == "anchor" else []
@@ -123,7 +141,7 @@ def build_suite(name: str, key: SuiteKey, runs: Sequence[LoadedRecord], referenc
         warn(f"suite {name}: {task} was scored under different conditions ("
              + "; ".join(f"{text}: {n} runs" for text, n in conditions.items()) + "); its columns are marked")
     return Suite(name, key, list(kept), rows, ref_label, head, metric, groups, len(runs) - len(kept),
-                 gamma_sweeps(rows, metric), phases, mixed)
+                 gamma_sweeps(rows, metric), phases, mixed, comparisons)
 
 
 def build_suites(runs: Sequence[LoadedRecord], suite: str | None = None, reference: str | None = None,

@@ -1,5 +1,6 @@
 """Leaderboard figures (docs/leaderboard.md): per suite, the γ-sweep plot (reasoning score and final
-training loss against γ, critical γ marked) and the phase heat maps (γ × depth), as PNG and SVG."""
+training loss against γ, critical γ marked), the phase heat maps (γ × depth) and the loss-vs-LR curves
+of the schemes' learning-rate searches, as PNG and SVG."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from matplotlib.figure import Figure
 from bench.core.plotting import figure, save
 from bench.report.aggregate import Suite
 from bench.report.metrics import METRIC
-from bench.report.suites import gamma_text
+from bench.report.records import number
+from bench.report.rows import Row
+from bench.report.suites import gamma_text, lr_search
 
 
 def file_stem(name: str) -> str:
@@ -70,16 +73,49 @@ def phase_figure(suite: Suite) -> Figure:
     return fig
 
 
+def lr_curve(row: Row) -> tuple[list[tuple[float, float]], float | None, bool]:
+    """A row's LR search from any of its records that carries the trials: (lr, best val loss) of every
+    finished trial, sorted by LR; the chosen LR; whether it is interior (True when unknown)."""
+    for run in row.runs.values():
+        search = lr_search(run.record)
+        trials = (search or {}).get("trials") or []
+        if search is not None and trials:
+            points = sorted((lr, loss) for t in trials
+                            if (lr := number(t.get("lr"))) is not None
+                            and (loss := number(t.get("best_val_loss"))) is not None)
+            return points, number(search.get("chosen")), search.get("interior") is not False
+    return [], None, True
+
+
+def lr_figure(suite: Suite) -> Figure:
+    fig, (ax,) = figure(ncols=1, width=5.5, height=4.0)
+    for i, row in enumerate(r for r in suite.rows if lr_curve(r)[0]):
+        points, chosen, interior = lr_curve(row)
+        color = f"C{i % 10}"
+        ax.plot([lr for lr, _ in points], [loss for _, loss in points], color=color, marker="o",
+                markersize=3, label=row.label + ("" if interior else " (edge)"))
+        at = [(lr, loss) for lr, loss in points if chosen is not None and math.isclose(lr, chosen)]
+        ax.plot([lr for lr, _ in at], [loss for _, loss in at], color=color, marker="*", markersize=12,
+                linestyle="none", markerfacecolor=color if interior else "none")
+    ax.set_xscale("log")
+    ax.set(xlabel="learning rate", ylabel="best validation loss (nats/token)",
+           title=f"{suite.name}: LR search (★ chosen; hollow: at a grid edge)")
+    ax.legend(fontsize=6, ncol=2)
+    return fig
+
+
 def figure_files(suites: Sequence[Suite], stem: Path) -> dict[Path, bytes]:
-    """PNG and SVG bytes of each suite's γ-sweep plot and phase heat map, keyed by final path:
-    <stem>-gamma / <stem>-phase, with the suite's name inserted when there are several suites."""
+    """PNG and SVG bytes of each suite's γ-sweep plot, phase heat map and LR curves, keyed by final
+    path: <stem>-gamma / <stem>-phase / <stem>-lr, with the suite's name inserted when there are several
+    suites."""
     out: dict[Path, bytes] = {}
     # Drawn into a scratch folder, so that `--check` compares the bytes without writing the real files.
     with tempfile.TemporaryDirectory() as tmp:
         for suite in suites:
             prefix = f"{stem.name}-{file_stem(suite.name)}" if len(suites) > 1 else stem.name
             figures = ([("gamma", gamma_figure)] if suite.sweeps else []) + \
-                      ([("phase", phase_figure)] if suite.phases else [])
+                      ([("phase", phase_figure)] if suite.phases else []) + \
+                      ([("lr", lr_figure)] if any(lr_curve(r)[0] for r in suite.rows) else [])
             for kind, make in figures:
                 for path in save(make(suite), Path(tmp) / f"{prefix}-{kind}"):
                     out[stem.parent / path.name] = path.read_bytes()

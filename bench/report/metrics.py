@@ -85,11 +85,13 @@ def group_tasks(records: Sequence[RunRecord], tasks: Sequence[str]) -> tuple[str
 
 
 def record_metrics(record: RunRecord, groups: dict[str, tuple[str, ...]]) -> dict[str, float | None]:
-    """Every metric of one record (group scores over `groups`' tasks) and its token-bucket losses."""
+    """Every metric of one record (group scores over `groups`' tasks, and each of those tasks'
+    chance-normalized accuracy as `task:<task>`) and its token-bucket losses."""
     out = {m.key: m.value(record) for m in METRICS if m.group is None}
     for key, tasks in groups.items():
         values = [v for t in tasks if (v := task_score(record, t)) is not None]
         out[key] = mean(values) if tasks and len(values) == len(tasks) else None
+        out.update({f"task:{t}": task_score(record, t) for t in tasks})  # the per-task detail table
     for bucket in BUCKETS:
         out[f"loss_{bucket}"] = bucket_loss(record, bucket)
     return out

@@ -1,12 +1,17 @@
-"""Statistics of per-seed scores without scipy at run time: Student's t distribution (through the
-regularized incomplete beta function), the mean ± std and 95% CI of a metric, and the two-sided paired
-t-test. Rules: docs/leaderboard.md; tests/report/test_stats.py checks every function against scipy."""
+"""Statistics without scipy at run time: Student's t distribution (through the regularized incomplete
+beta function), the mean ± std and 95% CI of per-seed values, the two-sided paired t-test over seeds,
+the paired bootstrap over documents × seeds (numpy), Holm's adjustment and the minimum detectable
+effect. Rules: docs/leaderboard.md; tests/report/test_stats.py checks them against scipy, hand values
+and simulations."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
 
 
 def mean(values: Sequence[float]) -> float:
@@ -108,3 +113,110 @@ def paired_t_test(x: Sequence[float], y: Sequence[float]) -> float | None:
     if s == 0.0:
         return None if m == 0.0 else 0.0
     return t_two_sided_p(m / (s / math.sqrt(len(diffs))), len(diffs) - 1)
+
+
+# ---------------------------------------------------------------- paired tests over documents × seeds
+
+ALPHA = 0.05
+POWER = 0.8
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def z_quantile(q: float) -> float:
+    return NormalDist().inv_cdf(q)
+
+
+def mde_normal(se: float, alpha: float = ALPHA, power: float = POWER) -> float:
+    """Minimum detectable effect of a two-sided test at level `alpha` with probability `power`, when the
+    estimate of Δ is normal with standard error `se`: (z_{1−α/2} + z_{power}) · se (2.80 · se)."""
+    return (z_quantile(1 - alpha / 2) + z_quantile(power)) * se
+
+
+def mde_paired_t(diff_std: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float | None:
+    """The same for the paired t-test over n seeds, with the per-seed differences' std:
+    (t_{1−α/2, n−1} + t_{power, n−1}) · s/√n (the usual t approximation of the non-central t)."""
+    if n < 2:
+        return None
+    return (t_quantile(1 - alpha / 2, n - 1) + t_quantile(power, n - 1)) * diff_std / math.sqrt(n)
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of a family of p-values (None stays None and is not counted): the
+    i-th smallest of m is multiplied by m − i + 1, then made monotone and capped at 1."""
+    order = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    out: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p))
+        out[i] = running
+    return out
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """Δ = score(a) − score(b), its 95% interval, two-sided p and standard error; `test` names how."""
+
+    delta: float
+    ci_low: float
+    ci_high: float
+    p: float | None
+    se: float
+    test: str
+    seeds: int
+    documents: int
+
+
+@dataclass(frozen=True)
+class DocScores:
+    """One score of one scheme over seeds × documents: score = Σ num / Σ den over the (seed, document)
+    cells (accuracy: num = 0/1, den = 1; bits per byte: num = −loglik/ln 2, den = bytes). `scale`
+    maps the score difference to the column (chance normalization: 1/(1 − chance))."""
+
+    num: np.ndarray  # seeds × documents
+    den: np.ndarray  # seeds × documents
+    scale: float = 1.0
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, w: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Σ_s Σ_d w[b,s] v[b,d] num[s,d] / (the same of den) for every resample b."""
+    return np.einsum("bs,sd,bd->b", w, num, v, optimize=True) / \
+        np.einsum("bs,sd,bd->b", w, den, v, optimize=True)
+
+
+def paired_bootstrap(a: Sequence[DocScores], b: Sequence[DocScores], seed: int,
+                     resamples: int = BOOTSTRAP_RESAMPLES) -> PairedResult:
+    """Paired two-way bootstrap of Δ = mean over parts of scale·(score_a − score_b). Each part (a task
+    of a group score; one part for a task) holds the same seeds × documents for a and b, so every
+    resample draws the init seeds (shared by all parts) and each part's documents with replacement and
+    recomputes both schemes on the same cells: document difficulty and seed-specific data order cancel
+    in the difference. 95% CI: percentile interval; p: share of resampled Δ at least as far from the
+    observed Δ as the observed Δ is from 0 (the bootstrap distribution shifted to the null)."""
+    rng = np.random.default_rng(seed)
+    n_seeds = a[0].num.shape[0]
+    w = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=resamples).astype(float)
+    observed, stars = 0.0, np.zeros(resamples)
+    ones_w = np.ones((1, n_seeds))
+    for pa, pb in zip(a, b, strict=True):
+        n_docs = pa.num.shape[1]
+        v = rng.multinomial(n_docs, np.full(n_docs, 1 / n_docs), size=resamples).astype(float)
+        ones_v = np.ones((1, n_docs))
+        observed += pa.scale * float(_ratio(pa.num, pa.den, ones_w, ones_v)[0]
+                                     - _ratio(pb.num, pb.den, ones_w, ones_v)[0])
+        stars += pa.scale * (_ratio(pa.num, pa.den, w, v) - _ratio(pb.num, pb.den, w, v))
+    observed, stars = observed / len(a), stars / len(a)
+    low, high = np.quantile(stars, [0.025, 0.975])
+    # Identical outputs give Δ* = 0 in every resample: p = 1, no difference.
+    p = float((1 + np.count_nonzero(np.abs(stars - observed) >= abs(observed))) / (resamples + 1))
+    return PairedResult(observed, float(low), float(high), p, float(stars.std(ddof=1)), "bootstrap",
+                        n_seeds, sum(pa.num.shape[1] for pa in a))
+
+
+def paired_t(x: Sequence[float], y: Sequence[float]) -> PairedResult | None:
+    """The seed-level paired t-test of x against y as a PairedResult (Student-t interval of the mean
+    difference); None below two pairs."""
+    diffs = [p - q for p, q in zip(x, y, strict=True)]
+    s = summarize(diffs)
+    if s.mean is None or s.std is None or s.ci_low is None or s.ci_high is None:
+        return None
+    return PairedResult(s.mean, s.ci_low, s.ci_high, paired_t_test(x, y), s.std / math.sqrt(s.n), "t",
+                        s.n, 0)

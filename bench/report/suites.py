@@ -2,9 +2,11 @@
 
 Suite. Records are compared only when they share the preset, the corpus, the data (config.data and
 the token cache key — sources, mixture weights, generator parameters, content hashes, tokenizer — with
-every data seed removed), vocab_size, seq_len and the token budget max_steps × batch_size × seq_len.
+every data seed removed), vocab_size, seq_len, the token budget max_steps × batch_size × seq_len and the
+training precision (fp32, bf16: `record.train.precision`, fp32 for records from before the knob).
 Data seeds are replicates like init seeds, not different data. Name: `<preset>/<corpus>/<budget>-tok`,
-e.g. `nano/mixture/1.6M-tok`; when two different suites would share a name, each gets `#<data hash>`.
+e.g. `nano/mixture/1.6M-tok` (`/bf16` appended for bf16 runs); when two different suites would share a
+name, each gets `#<data hash>`.
 
 Scheme (one row). `record["sweep"]["label"]` when a sweep wrote one, else a label derived from
 config.init: the method, `gamma-<γ>` for γ-init, and every other init knob that differs from its
@@ -25,13 +27,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.config import InitConfig, flat
+from bench.config import InitConfig, flat, with_added_keys
 from bench.record.schema import LrSearch, RunRecord
 from bench.report.records import LoadedRecord, dig, number, seq_len, warn
 
 # Config keys that do not change what a run measures: runs differing only here are one scheme.
-IGNORED_KEYS = frozenset({"init.seed", "data.seed", "train.device", "train.compile", "train.log_interval",
-                          "train.checkpoint_interval", "eval.batch_size", "eval.every", "eval.every_tasks"})
+# train.precision is left out here because the suite key holds the precision the run resolved.
+IGNORED_KEYS = frozenset({"init.seed", "data.seed", "train.device", "train.compile", "train.precision",
+                          "train.log_interval", "train.checkpoint_interval", "eval.batch_size", "eval.every",
+                          "eval.every_tasks"})
 IGNORED_SECTIONS = frozenset({"probe"})
 
 
@@ -60,10 +64,17 @@ class SuiteKey:
     seq_len: int
     tokens: int
     data_hash: str
+    precision: str
+
+
+def precision(record: RunRecord) -> str:
+    """The precision a run trained in (`record.train.precision`); records from before the knob: fp32."""
+    value = dig(record, "train", "precision")
+    return value if isinstance(value, str) else "fp32"
 
 
 def suite_key(record: RunRecord) -> SuiteKey:
-    cfg = record["config"]
+    cfg = with_added_keys(record["config"])
     data = {"config": _without_seeds(cfg["data"]),
             "cache": _without_seeds(dig(record, "data", "token_cache", "key"))}
     vocab = next((v for v in (dig(record, "data", "vocab_size"), dig(cfg, "data", "vocab_size"))
@@ -71,7 +82,7 @@ def suite_key(record: RunRecord) -> SuiteKey:
     length = seq_len(record)
     return SuiteKey(cfg["preset"], cfg["data"]["corpus"], vocab, length,
                     cfg["train"]["max_steps"] * cfg["train"]["batch_size"] * length,
-                    hashlib.sha256(canonical(data).encode()).hexdigest()[:8])
+                    hashlib.sha256(canonical(data).encode()).hexdigest()[:8], precision(record))
 
 
 def human_count(n: int) -> str:
@@ -83,7 +94,9 @@ def human_count(n: int) -> str:
 
 def suite_names(keys: Iterable[SuiteKey]) -> dict[SuiteKey, str]:
     """Readable names; a name two suites would share gets each suite's data hash."""
-    base = {k: f"{k.preset}/{k.corpus}/{human_count(k.tokens)}-tok" for k in sorted(set(keys))}
+    base = {k: f"{k.preset}/{k.corpus}/{human_count(k.tokens)}-tok" + ("" if k.precision == "fp32" else
+                                                                        f"/{k.precision}")
+            for k in sorted(set(keys))}
     counts: dict[str, int] = {}
     for name in base.values():
         counts[name] = counts.get(name, 0) + 1
@@ -94,7 +107,7 @@ def suite_names(keys: Iterable[SuiteKey]) -> dict[SuiteKey, str]:
 
 def flat_config(config: dict[str, Any]) -> dict[str, Any]:
     """config as {"section.key": value}, without the keys that do not change what a run measures."""
-    return {name: value for name, value in flat(config).items()
+    return {name: value for name, value in flat(with_added_keys(config)).items()
             if name not in IGNORED_KEYS and name.partition(".")[0] not in IGNORED_SECTIONS}
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from bench.config import Config, config_diff, config_from_dict
-from bench.core.device import resolve_device
+from bench.core.device import resolve_device, resolve_precision
 from bench.core.errors import BenchError
 from bench.core.files import write_json
 from bench.core.lock import check_free, exclusive
@@ -27,6 +27,7 @@ from bench.core.paths import check_output_dir, check_run_id
 from bench.data import sources
 from bench.data.corpus import Corpus, load_corpus, tokenizer_kind
 from bench.evaluate.catalog import check_tasks, eval_sources
+from bench.evaluate.documents import merge_docs
 from bench.evaluate.results import merge_scores
 from bench.model import schemes as inits
 from bench.model.transformer import Transformer
@@ -55,6 +56,10 @@ from bench.train.trainer import Trainer
 
 # Keys that may differ between a checkpoint and the command that resumes it.
 RESUMABLE_CHANGES = {"train.device"}
+# Keys read only after training (final lm-eval scoring, token probe). They may also differ when the
+# checkpoint ends a finished training without periodic scoring: `bench sweep` trains its LR-search trials
+# without them and completes the chosen one by resuming it with them.
+AFTER_TRAINING = ("eval.enabled", "eval.protocol", "probe.tokens")
 # Marks a run directory whose training a signal stopped (removed when the run resumes).
 INTERRUPTED_FILE = "interrupted.json"
 
@@ -90,6 +95,7 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
     # Cheap checks first: a mistake is reported before any data is fetched or tokenized.
     inits.check(cfg.init)
     device = resolve_device(cfg.train.device)
+    resolve_precision(cfg.train.precision, device)  # refuses bf16 where the device has no bf16 units
     check_eval_tasks(cfg)
     ckpt_path = Path(resume) if resume not in (None, "last") else None
     if run_id is not None:
@@ -122,7 +128,10 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
                          f"({corpus.vocab_size})")
     if ckpt is not None:
         saved = config_from_dict(ckpt["config"], str(ckpt_path))
-        changed = [k for k in config_diff(saved, cfg) if k not in RESUMABLE_CHANGES]
+        state = ckpt["state"]
+        trained = state["status"] == "ok" and state["step"] >= cfg.train.max_steps and not cfg.eval.every
+        allowed = RESUMABLE_CHANGES | (set(AFTER_TRAINING) if trained else set())
+        changed = [k for k in config_diff(saved, cfg) if k not in allowed]
         if changed:
             raise BenchError(f"--resume {ckpt_path}: the command changes {', '.join(changed)} from the "
                              "checkpoint's config")
@@ -176,27 +185,33 @@ def _execute(p: RunPlan, progress: bool, stop_at: int | None) -> RunRecord:
         return {}  # interrupted on purpose (an empty record); the checkpoint carries the run on
     plain = export_model(p.run_dir, cfg, trainer.model, p.corpus)
     record = build_record(cfg, p, model, init_table, state)
+    record["train"]["compiled"], record["train"]["precision"] = trainer.compiled, trainer.precision
     if cfg.probe.tokens and state.status == "ok":
         # export_model's copy lives on the CPU; the probe scores on the training device.
         record["probes"]["tokens"] = token_probe(plain.to(p.device), p.corpus, cfg.probe, p.device)
-    eval_error = None
+    eval_error, results = None, {}
     if cfg.eval.enabled and state.status == "ok":
-        print(f"evaluating {', '.join(cfg.eval.tasks)} (limit {cfg.eval.limit or 'none'})", file=sys.stderr)
+        amount = "powered protocol" if cfg.eval.protocol == "powered" else f"limit {cfg.eval.limit or 'none'}"
+        print(f"evaluating {', '.join(cfg.eval.tasks)} ({amount})", file=sys.stderr)
         try:
-            merge_scores(record, score(plain, p, cfg.eval.tasks))
+            results = score(plain, p, cfg.eval.tasks, cfg.eval.protocol)
+            merge_scores(record, results)
         except Exception as exc:  # lm-eval may raise anything; a signal (BaseException) propagates
             # Training is finished and paid for: keep it in the record, scoring can be repeated later.
             eval_error = one_line(exc)
             record["eval"], record["groups"] = {}, {}  # nothing half-merged
             record["evaluation"] = {"error": eval_error, "error_tasks": list(cfg.eval.tasks)}
     save_record(p.run_dir, record)
+    if results and eval_error is None:
+        merge_docs(p.run_dir, results["documents"])  # the per-document outputs the paired tests read
     if cfg.probe.plots:
         run_figures(p.run_dir, record)
     if eval_error is not None:
+        documents = "--full" if cfg.eval.protocol == "powered" else f"--limit {cfg.eval.limit or 0}"
         raise BenchError(f"training finished and {p.run_dir / RECORD_FILE} holds its results, but scoring "
                          f"failed ({eval_error}); score it later with: python -m bench eval {p.run_dir} "
-                         f"--tasks {','.join(cfg.eval.tasks)} --limit {cfg.eval.limit or 0} --seed "
-                         f"{cfg.eval.seed} --update-record")
+                         f"--tasks {','.join(cfg.eval.tasks)} {documents} --seed {cfg.eval.seed} "
+                         "--update-record")
     return record
 
 
@@ -272,16 +287,17 @@ def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> 
 
 
 
-def score(model: Transformer, p: RunPlan, tasks: list[str]) -> dict[str, Any]:
+def score(model: Transformer, p: RunPlan, tasks: list[str], protocol: str = "quick") -> dict[str, Any]:
     """lm-eval scores of `model` on `tasks` (the evaluate stage; imported here so that training alone
-    never pays for importing lm-eval)."""
+    never pays for importing lm-eval); `protocol` "powered" after training when eval.protocol says so."""
     from bench.evaluate.adapter import BenchLM
     from bench.evaluate.suite import run_suite
 
     e = p.cfg.eval
     lm = BenchLM.from_model(model, p.corpus.vocab, device=str(p.device), batch_size=e.batch_size,
                             max_length=p.corpus.seq_len)
-    return run_suite(lm, tasks, limit=e.limit, seed=e.seed)
+    return run_suite(lm, tasks, limit=None if protocol == "powered" else e.limit, seed=e.seed,
+                     protocol=protocol)  # type: ignore[arg-type]  # a Literal of EvalConfig
 
 
 

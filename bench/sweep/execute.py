@@ -1,5 +1,6 @@
-"""`python -m bench sweep`: a grid of runs (scheme labels × γ × extra config axes × init seeds, with an
-optional per-cell learning-rate search), each trained by a child `python -m bench run`.
+"""`python -m bench sweep`: a grid of runs (scheme labels × γ × extra config axes × init seeds, with the
+per-cell learning-rate search by default, bench/sweep/lr_search.py), each trained by a child
+`python -m bench run`.
 
 A child process per run isolates failures: a crash or a bad corner of the grid fails that run only, and
 `--jobs K` runs K children at once. Each child gets its planned config whole, as
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.config import config_diff, config_from_dict
+from bench.config import Config, config_diff, config_from_dict
 from bench.core.errors import BenchError
 from bench.core.files import write_json
 from bench.core.lock import exclusive
@@ -34,14 +35,17 @@ from bench.data import sources
 from bench.data.corpus import load_corpus, tokenizer_kind
 from bench.evaluate.catalog import eval_sources
 from bench.record.schema import RECORD_FILE, RunRecord, read_record, update_record
-from bench.run.pipeline import RESUMABLE_CHANGES, check_eval_tasks
+from bench.run.pipeline import AFTER_TRAINING, RESUMABLE_CHANGES, check_eval_tasks
 from bench.sweep import lr_search
 from bench.sweep.grid import (
+    Cell,
     PlannedRun,
     Shared,
     Variant,
     grid_axis,
-    numbers,
+    lr_grid,
+    plan_cells,
+    plan_run,
     plan_runs,
     seed_list,
     shared,
@@ -65,9 +69,20 @@ def load_record(out: Path, run: PlannedRun) -> RunRecord | None:
     return read_record(path, hint="delete it to rerun that run") if path.exists() else None
 
 
+def child_config(run: PlannedRun) -> Config:
+    """What the child trains: an LR-search trial skips what only its finished model needs."""
+    return lr_search.trial_config(run.cfg) if run.trial else run.cfg
+
+
+def changes(record: RunRecord, run: PlannedRun) -> list[str]:
+    """The config keys in which `record` differs from the run's whole planned config."""
+    return config_diff(config_from_dict(record["config"], str(RECORD_FILE)), run.cfg)
+
+
 def check_finished(out: Path, run: PlannedRun) -> RunRecord | None:
     """The run's existing record, if any. A record trained under another config (e.g. the same sweep
-    with a different budget) is an error, never a silent skip."""
+    with a different budget) is an error, never a silent skip. A trial's record may lack (or, once
+    completed, have) what only the finished model needs."""
     record = load_record(out, run)
     if record is None:
         return None
@@ -75,7 +90,8 @@ def check_finished(out: Path, run: PlannedRun) -> RunRecord | None:
     if not isinstance(record.get("config"), dict):
         raise BenchError(f"{path} has no config; delete it to rerun that run")
     saved = config_from_dict(record["config"], str(path))
-    ignored = set(RESUMABLE_CHANGES) | ({"model.vocab_size"} if run.cfg.model.vocab_size == 0 else set())
+    ignored = set(RESUMABLE_CHANGES) | ({"model.vocab_size"} if run.cfg.model.vocab_size == 0 else set()) \
+        | (set(AFTER_TRAINING) if run.trial else set())
     changed = [k for k in config_diff(saved, run.cfg) if k not in ignored]
     if changed:
         raise BenchError(f"{path} was trained with a different {', '.join(changed)}; pick another --out "
@@ -141,7 +157,7 @@ def run_child(run: PlannedRun, out: Path, threads: int) -> int:
     child that a stopping sweep did not start)."""
     log = log_path(out, run)
     log.parent.mkdir(parents=True, exist_ok=True)
-    write_json(config_path(out, run), run.cfg.to_dict())
+    write_json(config_path(out, run), child_config(run).to_dict())
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     with log.open("w") as fh, _children_lock:
         if _stop:
@@ -178,11 +194,13 @@ class Sweep:
     schemes: list[Variant]
     axes: list[tuple[str, list[str]]]
     seeds: list[int]
-    lrs: list[float] | None
+    lrs: list[float] | str | None  # --lrs, "auto" (the default grid per cell) or None (--lr-grid off)
+    max_extensions: int
     common: Shared
+    cells: dict[str, Cell]
     candidates: list[PlannedRun]
     runs: list[PlannedRun] = field(default_factory=list)  # what the sweep runs, once the LR choice is known
-    search: dict[str, dict[str, Any]] = field(default_factory=dict)  # cell -> lr_search.outcome
+    search: dict[str, lr_search.CellSearch] = field(default_factory=dict)  # the searched cells
     done: int = 0
     total: int = 0
 
@@ -192,12 +210,13 @@ class Sweep:
 
     def sweep_info(self, run: PlannedRun) -> dict[str, Any] | None:
         """record["sweep"] for `run`, or None while its cell's LR is still being searched."""
-        if self.lrs is None:
+        if not self.cells[run.cell].searched:
             return {"name": self.name, "label": run.label, "lr_search": None}
-        if run.cell not in self.search:
+        search = self.search.get(run.cell)
+        if search is None or not search.final:
             return None
         return {"name": self.name, "label": run.label,
-                "lr_search": lr_search.record_info(run, self.search[run.cell])}
+                "lr_search": lr_search.record_info(run.lr, search.outcome())}
 
     def annotate(self, run: PlannedRun) -> None:
         info = self.sweep_info(run)
@@ -242,32 +261,82 @@ class Sweep:
         if _stop:
             raise Interrupted(_stop[0], self.done)
 
-    def choose_lrs(self, lrs: list[float]) -> None:
-        """Decide each cell's LR from its first-seed trials and annotate their records."""
-        first = lr_search.first_seed(self.runs, self.seeds)
-        for cell in dict.fromkeys(r.cell for r in first):
-            trials = [r for r in first if r.cell == cell]
-            self.search[cell] = lr_search.outcome(trials, {r.lr: load_record(self.out, r) for r in trials},
-                                                  lrs)
-            for run in trials:
+    def track(self, run: PlannedRun) -> None:
+        """Enter a finished trial into its cell's search (a failed one ranks last)."""
+        search, lr = self.search[run.cell], run.lr
+        assert lr is not None  # every run of a searched cell has its LR
+        search.records[lr] = load_record(self.out, run) if run.status in ("ok", "diverged") else None
+        search.run_ids[lr] = run.id
+        search.statuses[lr] = run.status
+
+    def plan_at(self, cell: str, seed: int, lr: float) -> PlannedRun:
+        """A run at an LR the extension added (a trial, or a later seed at a chosen one): planned, and
+        checked against its record, as the sweep's other runs were before it started."""
+        planned = [r for r in self.candidates if r.cell == cell and r.seed == seed and r.lr == lr]
+        if planned:
+            return planned[0]
+        run = plan_run(self.cells[cell], seed, lr, self.common, self.seeds[0])
+        check_run_id(run.id, "the run id")
+        record = check_finished(self.out, run)
+        if record is not None:
+            run.skipped, run.status = True, record["status"]
+        return run
+
+    def search_lrs(self, trials: list[PlannedRun]) -> None:
+        """Decide each searched cell's LR from its first-seed trials, extending grids whose winner is at an
+        edge (the trials of one round run together), then annotate the trials' records."""
+        for run in trials:
+            self.track(run)
+        while True:
+            added = [self.plan_at(s.cell, self.seeds[0], lr) for s in self.search.values()
+                     if not s.final and (lr := s.extension()) is not None]
+            if not added:
+                break
+            self.runs += added
+            self.total += len(added)
+            self.run_phase(added)
+            for run in added:
+                self.track(run)
+        for run in self.runs:
+            if run.trial:
                 self.annotate(run)
-            if self.search[cell]["chosen"] is None:
+        for cell, search in self.search.items():
+            if search.chosen is None:
                 self.total -= len(self.seeds) - 1
                 print(f"{cell}: no LR finished without diverging; seeds {self.seeds[1:]} not run",
                       file=sys.stderr)
 
+    def complete_chosen(self) -> None:
+        """Give each chosen trial what trials skip (lm-eval scores, token probe) by resuming its finished
+        training with the whole config, so its record is complete like the other seeds' records. A record
+        already completed (an earlier invocation) is left as it is."""
+        todo = []
+        for run in self.runs:
+            search = self.search.get(run.cell)
+            if not run.trial or search is None or run.lr != search.chosen:
+                continue
+            record = load_record(self.out, run)
+            if record is not None and set(changes(record, run)) & set(AFTER_TRAINING):
+                run.trial, run.skipped, run.status = False, False, "pending"
+                todo.append(run)
+        self.total += len(todo)
+        self.run_phase(todo)
+
     def execute(self) -> None:
         prepare_data([r for r in self.candidates if not r.skipped])
-        if self.lrs is None:
-            self.runs = list(self.candidates)
-            self.total = len(self.runs)
-            self.run_phase(self.runs)
+        first = [r for r in self.candidates if not self.cells[r.cell].searched or r.trial]
+        self.search = {c.id: lr_search.CellSearch(c.id, c.scheme.label, list(c.lrs or []),
+                                                  self.max_extensions)
+                       for c in self.cells.values() if c.searched}
+        self.runs = first
+        self.total = len(first) + len(self.search) * (len(self.seeds) - 1)
+        self.run_phase(first)
+        if not self.search:
             return
-        self.runs = lr_search.first_seed(self.candidates, self.seeds)
-        self.total = len(self.runs) + len(self.runs) // len(self.lrs) * (len(self.seeds) - 1)
-        self.run_phase(self.runs)
-        self.choose_lrs(self.lrs)
-        rest = lr_search.at_chosen_lr(self.candidates, self.seeds, self.search)
+        self.search_lrs([r for r in first if r.trial])
+        self.complete_chosen()
+        rest = [self.plan_at(cell, seed, s.chosen) for cell, s in self.search.items() if s.chosen is not None
+                for seed in self.seeds[1:]]
         self.runs += rest
         self.run_phase(rest)
 
@@ -276,17 +345,19 @@ class Sweep:
         for run in self.runs:
             key = "skipped" if run.skipped else run.status  # "pending" too, while the sweep runs
             counts[key] = counts.get(key, 0) + 1
-        counts["not_run"] = sum(len(self.seeds) - 1 for s in self.search.values() if s["chosen"] is None)
+        counts["not_run"] = sum(len(self.seeds) - 1 for s in self.search.values()
+                                if s.final and s.chosen is None)
         return counts
 
     def write_manifest(self) -> None:
         write_json(self.out / "sweep.json", {
             "name": self.name,
             "grid": {"labels": {s.label: list(s.argv) for s in self.schemes}, "axes": dict(self.axes),
-                     "seeds": self.seeds, "lrs": self.lrs, "common": self.common.argv},
+                     "seeds": self.seeds, "lrs": self.lrs, "lr_extensions": self.max_extensions,
+                     "common": self.common.argv},
             "jobs": self.jobs,
             "threads_per_job": self.threads,
-            "lr_search": self.search or None,
+            "lr_search": {cell: s.manifest() for cell, s in self.search.items() if s.final} or None,
             "counts": self.counts(),
             "runs": [{"id": r.id, "label": r.label, "cell": r.cell, "seed": r.seed, "lr": r.lr,
                       "axes": r.axes, "status": r.status, "skipped": r.skipped, "wall_s": r.wall_s,
@@ -301,8 +372,10 @@ class Sweep:
               + (f" | not run {c['not_run']} (no usable LR)" if c["not_run"] else "")
               + f" | manifest {self.out / 'sweep.json'}")
         for cell, s in self.search.items():
-            print(f"LR search {cell}: chosen {s['chosen'] if s['chosen'] is not None else 'none'} "
-                  f"of {', '.join(f'{lr:g}' for lr in s['grid'])} (by {lr_search.SELECT_BY})")
+            where = "interior" if s.outcome()["interior"] else "AT AN EDGE"
+            extended = f", extended by {', '.join(f'{lr:g}' for lr in s.extended)}" if s.extended else ""
+            print(f"LR search {cell}: chosen {f'{s.chosen:g}' if s.chosen is not None else 'none'} "
+                  f"of {', '.join(f'{lr:g}' for lr in s.grid)} ({where}{extended}; by {lr_search.SELECT_BY})")
         for run in self.runs:
             if run.status == "failed":
                 print(f"failed: {run.id} (exit {run.exit_code}): {run.error} | log {log_path(self.out, run)}")
@@ -311,33 +384,43 @@ class Sweep:
     def print_plan(self) -> None:
         """Each first-phase run as the equivalent `run` command (the real child reads the config file
         that `run_child` writes, which a dry run does not)."""
-        first = self.candidates if self.lrs is None else lr_search.first_seed(self.candidates, self.seeds)
+        first = [r for r in self.candidates if not self.cells[r.cell].searched or r.trial]
         print(f"sweep {self.name}: {len(self.schemes)} labels, seeds {self.seeds}, "
               f"{self.jobs} job(s) × {self.threads} thread(s) → {self.out}")
         for run in first:
             command = shlex.join(["python", "-m", "bench", "run", *run.argv, *output_args(run, self.out)])
-            print(f"{run.id}: {'skip (finished)' if run.skipped else command}")
-        if self.lrs is not None and len(self.seeds) > 1:
-            print(f"then per cell: seeds {self.seeds[1:]} at the LR of {self.lrs} with the lowest "
-                  f"{lr_search.SELECT_BY}")
+            trial = " (LR trial: no lm-eval, no token probe)" if run.trial and \
+                child_config(run) != run.cfg else ""
+            print(f"{run.id}: {'skip (finished)' if run.skipped else command + trial}")
+        searched = sum(c.searched for c in self.cells.values())
+        if searched:
+            runs = len(first) + searched * (len(self.seeds) - 1)
+            print(f"then per searched cell: up to {self.max_extensions} extension(s) of the grid while the "
+                  f"best LR is at an edge, the chosen trial completed (scored, token probe), seeds "
+                  f"{self.seeds[1:]} at the chosen LR: {runs} runs, up to "
+                  f"{runs + searched * self.max_extensions} with every extension (docs/protocol.md)")
 
 
 def build_sweep(args: argparse.Namespace) -> Sweep:
     """Parse, plan and validate the whole sweep; every user mistake surfaces here, before any run."""
     if args.jobs < 1:
         raise BenchError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.lr_extensions < 0:
+        raise BenchError(f"--lr-extensions must be >= 0, got {args.lr_extensions}")
     axes = [grid_axis(item) for item in args.grid]
     keys = [k for k, _ in axes]
     if len(set(keys)) != len(keys):
         raise BenchError("--grid names a key twice")
-    lrs = numbers(args.lrs, "--lrs") if args.lrs else None
+    lrs = lr_grid(args)
     if lrs is not None and "optim.lr" in keys:
-        raise BenchError("--grid optim.lr and --lrs both set the learning rate; use one")
+        raise BenchError("--grid optim.lr and the LR search both set the learning rate; add --lr-grid off to "
+                         "make the LR a plain axis")
     schemes, seeds, common = variants(args), seed_list(args), shared(args)
     check_output_dir(args.out)
     if args.name is not None and not args.name.strip():
         raise BenchError("--name is empty")
-    candidates = plan_runs(schemes, axes, seeds, lrs, common)
+    cells = plan_cells(schemes, axes, seeds[0], lrs, common)
+    candidates = plan_runs(cells, seeds, common)
     for run in candidates:
         check_run_id(run.id, "the run id")
         check_eval_tasks(run.cfg)
@@ -346,8 +429,8 @@ def build_sweep(args: argparse.Namespace) -> Sweep:
         record = check_finished(args.out, run)
         if record is not None:
             run.skipped, run.status = True, record["status"]
-    return Sweep(args.name or args.out.resolve().name, args.out, args.jobs, schemes, axes, seeds, lrs, common,
-                 candidates)
+    return Sweep(args.name or args.out.resolve().name, args.out, args.jobs, schemes, axes, seeds, lrs,
+                 args.lr_extensions, common, {c.id: c for c in cells}, candidates)
 
 
 def lock_file(out: Path) -> Path:

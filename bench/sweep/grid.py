@@ -1,5 +1,6 @@
-"""Planning a sweep: the grid options (--methods/--gamma, --baselines, --grid, seeds, --lrs) parsed into
-every candidate run, each with its id and the Config it trains.
+"""Planning a sweep: the grid options (--methods/--gamma, --baselines, --grid, seeds, --lrs/--lr-grid)
+parsed into cells (scheme label × grid point, each with its initial LR grid) and every candidate run,
+each with its id and the Config it trains.
 
 Configs are built here through bench.config, with the same override rules as `python -m bench run`, and
 checked before anything starts, so a bad grid fails in one line. Each run also keeps `argv`, the
@@ -21,6 +22,7 @@ from bench.config import Config, build_config, names, override_mapping, parse_va
 from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.model import schemes as inits
+from bench.sweep import lr_search
 
 # `--baselines all`: the checkout's baselines/, found from the working directory first, since an
 # installed (non-editable) package has no baselines/ beside it.
@@ -63,6 +65,21 @@ class Shared:
     argv: list[str]  # the same as `run` arguments, as given (sweep.json's "common")
 
 
+@dataclass(frozen=True)
+class Cell:
+    """A scheme label at one grid point: the unit an LR search tunes."""
+
+    id: str  # the run ids of the cell without seed and LR
+    scheme: Variant
+    point: tuple[tuple[str, str], ...]  # (--grid key, value text) per axis
+    lrs: list[float] | None  # the initial LR grid; None: the config's own LR, and no LR in run ids
+
+    @property
+    def searched(self) -> bool:
+        """Whether the cell searches its LR (one LR is a fixed LR, recorded as not tuned)."""
+        return self.lrs is not None and len(self.lrs) > 1
+
+
 @dataclass
 class PlannedRun:
     """One planned child run and, once known, its outcome."""
@@ -71,10 +88,11 @@ class PlannedRun:
     label: str
     cell: str  # the run id without seed and LR: the unit an LR search tunes
     seed: int
-    lr: float | None  # set only when the sweep searches LRs
+    lr: float | None  # set only when the sweep names LRs
     axes: dict[str, Any]
     argv: list[str]  # the equivalent `python -m bench run` arguments, less --out, --run-id, resume mode
-    cfg: Config
+    cfg: Config  # the run's whole config (a trial trains lr_search.trial_config of it)
+    trial: bool = False  # a run of the first seed in a searched cell
     status: str = "pending"  # then ok | diverged | failed
     skipped: bool = False  # finished before this invocation
     wall_s: float | None = None
@@ -213,22 +231,48 @@ def run_config(common: Shared, scheme: Variant, point: tuple[tuple[str, str], ..
     return cfg
 
 
-def plan_runs(schemes: list[Variant], axes: list[tuple[str, list[str]]], seeds: list[int],
-              lrs: list[float] | None, common: Shared) -> list[PlannedRun]:
-    """Every run the sweep may need, in a fixed order; with `lrs`, every (LR, seed) pair of each cell,
-    although only the chosen LR's seeds after the first will run."""
-    runs: list[PlannedRun] = []
+def lr_grid(args: argparse.Namespace) -> list[float] | str | None:
+    """The LR protocol: --lrs as a list, "auto" (each cell's default grid, lr_search.default_grid) or None
+    (--lr-grid off: every run at its config's LR)."""
+    if args.lrs is not None and args.lr_grid == "off":
+        raise BenchError("--lrs names LRs and --lr-grid off turns the LR search off; use one")
+    if args.lrs is not None:
+        return numbers(args.lrs, "--lrs")
+    return None if args.lr_grid == "off" else "auto"
+
+
+def plan_cells(schemes: list[Variant], axes: list[tuple[str, list[str]]], seed: int,
+               lrs: list[float] | str | None, common: Shared) -> list[Cell]:
+    """Every (scheme, grid point) cell with its initial LR grid; "auto" centres the default grid on the
+    LR the cell's config sets (`seed`: any of the sweep's seeds, it does not change the LR)."""
+    cells: list[Cell] = []
     for scheme in schemes:
         for point in itertools.product(*([(key, t) for t in texts] for key, texts in axes)):
-            for seed, lr in itertools.product(seeds, lrs or [None]):
-                argv = [*common.argv, *(f"--set={k}={t}" for k, t in point), *scheme.argv,
-                        "--seed", str(seed), *(["--lr", str(lr)] if lr is not None else [])]
-                cfg = run_config(common, scheme, point, seed, lr)
-                knobs = [f"{k.partition('.')[2]}{run_id_part(t)}" for k, t in point]
-                cell = "-".join([scheme.label, cfg.preset, *knobs])
-                run_id = f"{cell}-seed{seed}" + (f"-lr{lr:g}" if lr is not None else "")
-                values = {k: parse_value(t) for k, t in point}
-                runs.append(PlannedRun(run_id, scheme.label, cell, seed, lr, values, argv, cfg))
+            cfg = run_config(common, scheme, point, seed, None)
+            knobs = [f"{k.partition('.')[2]}{run_id_part(t)}" for k, t in point]
+            grid = lr_search.default_grid(cfg.optim.lr) if lrs == "auto" else lrs
+            cells.append(Cell("-".join([scheme.label, cfg.preset, *knobs]), scheme, point,
+                              None if grid is None else list(grid)))
+    return cells
+
+
+def plan_run(cell: Cell, seed: int, lr: float | None, common: Shared, first_seed: int) -> PlannedRun:
+    """One run of `cell`: its id, config (checked) and equivalent `run` arguments; `first_seed` is the
+    seed whose runs are the cell's LR trials."""
+    argv = [*common.argv, *(f"--set={k}={t}" for k, t in cell.point), *cell.scheme.argv,
+            "--seed", str(seed), *(["--lr", str(lr)] if lr is not None else [])]
+    cfg = run_config(common, cell.scheme, cell.point, seed, lr)
+    run_id = f"{cell.id}-seed{seed}" + (f"-lr{lr:g}" if lr is not None else "")
+    values = {k: parse_value(t) for k, t in cell.point}
+    return PlannedRun(run_id, cell.scheme.label, cell.id, seed, lr, values, argv, cfg,
+                      trial=cell.searched and seed == first_seed)
+
+
+def plan_runs(cells: list[Cell], seeds: list[int], common: Shared) -> list[PlannedRun]:
+    """Every run the sweep may need with the initial grids, in a fixed order: every (seed, LR) pair of
+    each cell, although in a searched cell only the chosen LR's seeds after the first will run."""
+    runs = [plan_run(cell, seed, lr, common, seeds[0]) for cell in cells
+            for seed, lr in itertools.product(seeds, cell.lrs or [None])]
     ids = [r.id for r in runs]
     if len(set(ids)) != len(ids):
         twice = sorted({i for i in ids if ids.count(i) > 1})

@@ -6,6 +6,7 @@ import sys
 import pytest
 from tinyconfig import tiny_config
 
+from bench.evaluate.documents import read_docs
 from bench.run.pipeline import execute, plan
 
 
@@ -24,7 +25,7 @@ def trained(tmp_path_factory):
 
 
 def test_a_trained_model_beats_chance_and_the_record_holds_the_scores(trained):
-    _, record = trained
+    run_dir, record = trained
     seen = record["eval"]["anchor_seen"]
     assert seen["n"] == 200 and seen["chance"] == pytest.approx(1 / 106)
     # 200 documents at chance 1/106 give ≤ 0.04 with overwhelming probability; trained, far more.
@@ -33,6 +34,12 @@ def test_a_trained_model_beats_chance_and_the_record_holds_the_scores(trained):
     assert [e["step"] for e in record["train"]["eval_curve"]] == [100, 200, 300]
     assert record["train"]["eval_curve"][-1]["anchor_seen"]["acc"] == seen["acc"]  # same model, same docs
     assert record["evaluation"]["wall_s"] > 0
+    assert record["evaluation"]["tasks"]["anchor_seen"]["protocol"] == "quick"
+    # The per-document outputs next to the record agree with its score.
+    docs = read_docs(run_dir)["tasks"]["anchor_seen"]
+    assert docs["doc_id"] == list(range(200))
+    assert sum(docs["metrics"]["acc"]) / 200 == pytest.approx(seen["acc"])
+    assert all(b >= g for b, g in zip(docs["best_ll"], docs["gold_ll"], strict=True))
 
 
 def test_bench_eval_scores_a_run_and_updates_its_record(trained, cli):
@@ -70,6 +77,24 @@ def test_update_record_merges_per_task_with_provenance_and_history(trained, cli,
     last = history[-1]
     assert last["action"] == "update" and last["command"] == ["bench", *argv]
     assert "eval.anchor_unseen" in last["changed"] and "eval.anchor_seen" not in last["changed"]
+    # The per-document outputs merge task by task too.
+    docs = read_docs(run_dir)["tasks"]
+    assert len(docs["anchor_unseen"]["doc_id"]) == 50 and len(docs["anchor_seen"]["doc_id"]) == 200
+
+
+def test_full_scores_the_powered_protocol(trained, cli):
+    run_dir, _ = trained
+    code, _, err = cli("eval", run_dir, "--tasks", "deduction", "--full", "--limit", "10")
+    assert code == 2 and "cannot be combined with --limit" in err
+    # deduction: two one-token choices per document, the cheapest whole split.
+    code, out, err = cli("eval", run_dir, "--tasks", "deduction", "--full", "--update-record")
+    assert code == 0, err
+    assert "powered protocol" in out
+    after = json.loads((run_dir / "record.json").read_text())
+    prov = after["evaluation"]["tasks"]["deduction"]
+    assert (prov["limit"], prov["protocol"], prov["subset_seed"]) == (None, "powered", None)  # whole split
+    assert prov["documents"] == prov["split_documents"] == after["eval"]["deduction"]["n"] >= 500
+    assert len(read_docs(run_dir)["tasks"]["deduction"]["doc_id"]) == prov["documents"]
 
 
 def test_lm_eval_cli_through_the_launcher(trained, cli, tmp_path):

@@ -240,9 +240,10 @@ def forward_chain(ex: Example) -> tuple[str, int]:
     return ("True" if yes else "False"), derived[(prop, query_positive == yes)]
 
 
-def check_proof(ex: Example) -> None:
+def check_proof(ex: Example, rules_determined: bool = False) -> None:
     """Every proof step is a context rule or follows by one application from the previous conclusion; the
-    answer indices are exactly the derived conclusions' content words and the label."""
+    answer indices are exactly the derived conclusions' content words and the label — and, where no branch
+    rule shares a chain concept's subject (`rules_determined`), each restated rule's object too."""
     words = list(ex.words)
     start = words.index("Proof")
     stop = words.index("Answer")
@@ -254,6 +255,8 @@ def check_proof(ex: Example) -> None:
         if s[0] == "Every":
             assert tuple(s) in context and s[1] == current
             last_rule = s
+            if rules_determined:
+                expect += [pos + i for i, w in enumerate(s) if i >= 3 and w != "a"]
         else:
             assert s[:2] == [entity, "is"]
             if current is None:  # the restated fact
@@ -319,7 +322,15 @@ def test_deduction_without_distractors_is_still_exact():
     for ex in gen.generate("train", 50, 0):
         label, hops = forward_chain(ex)
         assert label == ex.meta["label"] and hops == ex.meta["hops"] and ex.meta["distractors"] == 0
-        check_proof(ex)
+        check_proof(ex, rules_determined=True)  # one rule per chain concept: the proof's lookups are marked
+
+
+def test_deduction_chain_proofs_mark_every_lookup():
+    for split in ("train", "test"):
+        for ex in generate("deduction-chain", split, 100, seed=4):
+            label, hops = forward_chain(ex)
+            assert label == ex.meta["label"] and hops == ex.meta["hops"]
+            check_proof(ex, rules_determined=True)
 
 
 # --- all generators -----------------------------------------------------------------------------------

@@ -350,3 +350,23 @@ def test_continuation_longer_than_the_window_is_scored_in_pieces(setup, lm):
     parts = [reference(setup.model, ctx + cont[:a], cont[a:a + piece]) for a in range(0, len(cont), piece)]
     assert ll == pytest.approx(sum(p[0] for p in parts), rel=1e-5)
     assert greedy == all(p[1] for p in parts)
+
+
+def test_run_suite_keeps_per_document_outputs_and_scores_powered_subsets(setup, lm, task_dir, monkeypatch):
+    from bench.evaluate import protocol
+
+    acc, _ = expected_scores(setup)
+    out = run_suite(lm, ["toy"], tasks_dir=task_dir)
+    docs = out["documents"]["toy"]
+    assert docs["doc_id"] == list(range(len(DOCS))) and sum(docs["metrics"]["acc"]) / len(DOCS) == acc
+    assert out["task_provenance"]["toy"] == {"protocol": "quick", "split_documents": 5, "subset_seed": None}
+    # A split the powered protocol caps is scored on its fixed seeded subset, the rest whole.
+    monkeypatch.setattr(protocol, "POWERED_SUBSETS", {"toy": 3})
+    powered = run_suite(lm, ["toy"], tasks_dir=task_dir, protocol="powered")
+    ids = protocol.subset_ids(5, 3)
+    assert powered["tasks"]["toy"]["n"] == 3 and powered["documents"]["toy"]["doc_id"] == ids
+    assert powered["documents"]["toy"]["metrics"]["acc"] == [docs["metrics"]["acc"][i] for i in ids]
+    assert powered["task_provenance"]["toy"] == {"protocol": "powered", "split_documents": 5,
+                                                 "subset_seed": protocol.SUBSET_SEED}
+    with pytest.raises(BenchError, match="takes no limit"):
+        run_suite(lm, ["toy"], tasks_dir=task_dir, limit=2, protocol="powered")

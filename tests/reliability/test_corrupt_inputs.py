@@ -14,7 +14,7 @@ def test_sweep_refuses_a_corrupt_record_with_one_line(tmp_path, cli, text):
     record = out / "normal-nano-seed0" / "record.json"
     record.write_bytes(text.encode("utf-8", "surrogateescape"))
     before = sorted(out.rglob("*"))
-    code, _, err = cli("sweep", "--methods", "normal", "--max-steps", "2", "--out", out)
+    code, _, err = cli("sweep", "--methods", "normal", "--lr-grid", "off", "--max-steps", "2", "--out", out)
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert str(record) in err and "delete it to rerun" in err
     assert sorted(out.rglob("*")) == before  # nothing started

@@ -12,9 +12,9 @@ import time
 
 from tinyconfig import TINY_FLAGS
 
-ARGS = ["sweep", "--methods", "normal", "--max-steps", "150", *TINY_FLAGS, "--set=train.log_interval=1",
-        "--set=train.checkpoint_interval=1000", "--set=probe.every=0", "--set=probe.tokens=false",
-        "--set=probe.plots=false"]
+ARGS = ["sweep", "--methods", "normal", "--lr-grid", "off", "--max-steps", "150", *TINY_FLAGS,
+        "--set=train.log_interval=1", "--set=train.checkpoint_interval=1000", "--set=probe.every=0",
+        "--set=probe.tokens=false", "--set=probe.plots=false"]
 
 
 def test_sigint_stops_children_marks_them_and_rerun_resumes(tmp_path):
@@ -63,9 +63,10 @@ def test_kill_9_of_sweep_and_children_then_rerun_equals_an_uninterrupted_sweep(t
     """kill -9 leaves no marker, only the last interval checkpoint and stale locks: the rerun resumes the
     cut run from that checkpoint (bit-identically on CPU), starts the other, and ends where a whole sweep
     ends."""
-    grid = ["sweep", "--methods", "gamma", "--gamma", "0.5,1.0", "--name", "k", "--max-steps", "120",
-            *TINY_FLAGS, "--set=train.log_interval=1", "--set=train.checkpoint_interval=40",
-            "--set=probe.every=0", "--set=probe.tokens=false", "--set=probe.plots=false"]
+    grid = ["sweep", "--methods", "gamma", "--gamma", "0.5,1.0", "--lr-grid", "off", "--name", "k",
+            "--max-steps", "120", *TINY_FLAGS, "--set=train.log_interval=1",
+            "--set=train.checkpoint_interval=40", "--set=probe.every=0", "--set=probe.tokens=false",
+            "--set=probe.plots=false"]
     cut, whole = tmp_path / "cut", tmp_path / "whole"
     proc = subprocess.Popen([sys.executable, "-m", "bench", *grid, "--out", str(cut)], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -97,7 +97,11 @@ def test_lr_search_keeps_the_chosen_lr_and_a_failed_search_still_shows(tmp_path)
     assert sorted(rows) == ["gamma-0.5", "gamma-0.8", "gamma-1.2"]
     assert rows["gamma-1.2"].diverged == 1 and rows["gamma-1.2"].flat["optim.lr"] == 1e-3
     assert rows["gamma-0.8"].flat["optim.lr"] == 1e-3 and len(rows["gamma-0.8"].runs) == 2
-    assert lr_text(rows["gamma-0.5"]) == "yes (0.003)"
+    assert lr_text(rows["gamma-0.5"]) == "0.003"
+    assert lr_text(rows["gamma-1.2"]) == "none finished"
+    for run in rows["gamma-0.8"].runs.values():
+        run.record["sweep"]["lr_search"]["interior"] = False
+    assert lr_text(rows["gamma-0.8"]) == "0.001 edge"
     (sweep,) = suite.sweeps  # the tuned LR differs per γ and is still one sweep
     assert [p.gamma for p in sweep.points] == [0.5, 0.8, 1.2]
     assert suite.reasoning_metric == "deduction" and sweep.critical == 0.8  # 1.2 diverged
@@ -129,3 +133,18 @@ def test_same_readable_name_different_data_get_hashes(tmp_path):
     other["config"]["data"]["sources"] = ["wiki:1.0"]
     names = [s.name for s in build_suites(runs_of([make_record("normal", 0), other], tmp_path))]
     assert len(names) == 2 and all(n.startswith("nano/mixture/205k-tok#") for n in names)
+
+
+def test_precision_splits_suites_and_added_keys_do_not(tmp_path):
+    old = make_record("normal", 0)  # a record from before data.synthetic / eval.protocol / precision
+    new = make_record("normal", 1)
+    new["config"]["data"]["synthetic"] = []
+    new["config"]["eval"]["protocol"] = "quick"
+    new["config"]["train"]["precision"] = "auto"
+    new["train"]["precision"] = "fp32"
+    bf16 = make_record("normal", 2)
+    bf16["train"]["precision"] = "bf16"
+    suites = build_suites(runs_of([old, new, bf16], tmp_path))
+    assert [s.name for s in suites] == ["nano/mixture/205k-tok", "nano/mixture/205k-tok/bf16"]
+    fp32 = suites[0]
+    assert [sorted(r.runs) for r in fp32.rows] == [[0, 1]]  # old and new records: one scheme, one row

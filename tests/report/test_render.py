@@ -18,9 +18,15 @@ def test_every_format_renders(tmp_path):
     lines = md.splitlines()
     header = next(i for i, ln in enumerate(lines) if ln.startswith("| rank"))
     assert lines[0] == "### Leaderboard: nano/mixture/205k-tok"
-    assert "| scheme" in lines[header] and "val bpb (↓)" in lines[header] and "p vs normal" in lines[header]
+    assert "| scheme" in lines[header] and "val bpb (↓)" in lines[header]
+    assert "p val bpb (Holm)" in lines[header]
     assert set(lines[header + 1]) <= set("|-: ")
-    assert "3.100 ± 0.132" in md  # gamma-1.0: mean ± std of 3.00, 3.25, 3.05
+    assert "3.100 ± 0.329" in md  # gamma-1.0: mean ± 95% t half-width of 3.00, 3.25, 3.05 (headline)
+    assert "3.100 ± 0.132" in md  # the same as mean ± std (scores table)
+    titles = [ln for ln in lines if ln.startswith("### ")]
+    assert [t.split(":")[0] for t in titles] == ["### Leaderboard", "### Scores", "### Paired comparisons",
+                                                "### Token buckets", "### Speed and stability"]
+    assert "- Minimum detectable effect vs the reference" in md
     tex = render([suite], "latex")
     assert "\\begin{tabular}" in tex and "\\end{tabular}" in tex
     assert "% Leaderboard: nano/mixture/205k-tok" in tex
@@ -35,6 +41,9 @@ def test_every_format_renders(tmp_path):
     p = stats.ttest_rel([3.00, 3.25, 3.05], [3.10, 3.30, 3.20]).pvalue
     assert float(g["p_headline"]) == pytest.approx(p, rel=1e-5)
     assert rows[1]["p_headline"] == "" and rows[2]["bpb_std"] != ""
+    # Every column stays in the CSV: the comparison with the reference too.
+    assert float(g["vs_ref_bpb_p"]) == pytest.approx(p, rel=1e-5) and g["vs_ref_bpb_test"] == "t"
+    assert float(g["vs_ref_bpb_delta"]) == pytest.approx(-0.1) and g["lr_chosen"] == ""
 
 
 def test_rendering_is_deterministic_whatever_the_file_order(tmp_path):

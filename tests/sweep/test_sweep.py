@@ -15,6 +15,9 @@ from bench.sweep import execute, grid, lr_search
 # Tiny runs without probes: each real child trains for a second or two.
 FAST = [*TINY_FLAGS, "--set=probe.every=0", "--set=probe.tokens=false", "--set=probe.plots=false",
         "--max-steps", "4"]
+# One fixed LR per run: these tests are about the grid and its execution (tests/sweep/test_lr_search.py has
+# the LR protocol).
+OFF = ["--lr-grid", "off"]
 # Fields that measure the machine, not the run.
 TIMING = {"wall_s", "tokens_per_s", "mfu", "peak_flops", "peak_source"}
 
@@ -38,7 +41,8 @@ def fake_child(fail=(), diverge=(), loss=lambda run: 2.0):
             return 3
         write_json(out / run.id / "record.json", {
             "status": "diverged" if run.id in diverge else "ok", "run_id": run.id,
-            "config": run.cfg.to_dict(), "train": {"best_val_loss": loss(run), "wall_s": 1.0}})
+            "config": execute.child_config(run).to_dict(),
+            "train": {"best_val_loss": loss(run), "wall_s": 1.0}})
         return 0
     return run_child, calls
 
@@ -59,7 +63,7 @@ def test_ranges_are_inclusive_and_float_safe():
 
 def test_grid_expands_into_readable_ids_and_configs():
     s = planned("--methods", "gamma,normal", "--gamma", "0.5,1.0", "--grid", "model.n_layers=1,2",
-                "--seeds", "2", *TINY_FLAGS)
+                "--seeds", "2", *OFF, *TINY_FLAGS)
     ids = [r.id for r in s.candidates]
     assert ids == [f"{label}-nano-n_layers{d}-seed{seed}" for label in ("gamma-0.5", "gamma-1.0", "normal")
                    for d in (1, 2) for seed in (0, 1)]
@@ -75,7 +79,7 @@ def test_grid_expands_into_readable_ids_and_configs():
 def test_dry_run_prints_the_plan_and_creates_nothing(tmp_path, cli):
     out = tmp_path / "runs"
     code, stdout, _ = cli("sweep", "--methods", "gamma", "--gamma", "0.3:1.2:0.1", "--out", out,
-                          "--dry-run", *TINY_FLAGS)
+                          "--dry-run", *OFF, *TINY_FLAGS)
     assert code == 0 and not out.exists()
     lines = [line for line in stdout.splitlines() if line.startswith("gamma-")]
     assert len(lines) == 10 and "python -m bench run" in lines[0]
@@ -95,7 +99,7 @@ def test_choose_lr_takes_the_lowest_validation_loss_of_finished_runs():
 def test_a_failing_run_never_stops_the_sweep_and_a_rerun_resumes(tmp_path, cli, monkeypatch):
     out = tmp_path / "runs"
     argv = ["sweep", "--methods", "normal,zero", "--seeds", "2", "--jobs", "2", "--out", out, "--name", "t",
-            *TINY_FLAGS]
+            *OFF, *TINY_FLAGS]
     child, calls = fake_child(fail={"normal-nano-seed1"}, diverge={"zero-nano-seed0"})
     monkeypatch.setattr(execute, "run_child", child)
     code, stdout, err = cli(*argv)
@@ -127,8 +131,8 @@ def test_a_failing_run_never_stops_the_sweep_and_a_rerun_resumes(tmp_path, cli, 
 def test_a_finished_run_of_another_config_is_refused(tmp_path, cli, monkeypatch):
     out = tmp_path / "runs"
     monkeypatch.setattr(execute, "run_child", fake_child()[0])
-    assert cli("sweep", "--methods", "normal", "--out", out, *TINY_FLAGS)[0] == 0
-    code, _, err = cli("sweep", "--methods", "normal", "--out", out, "--max-steps", "7", *TINY_FLAGS)
+    assert cli("sweep", "--methods", "normal", "--out", out, *OFF, *TINY_FLAGS)[0] == 0
+    code, _, err = cli("sweep", "--methods", "normal", "--out", out, "--max-steps", "7", *OFF, *TINY_FLAGS)
     assert code == 2 and "different train.max_steps" in err and err.count("\n") == 1
 
 
@@ -141,21 +145,29 @@ def test_lr_search_runs_the_other_seeds_at_the_best_lr(tmp_path, cli, monkeypatc
             "--name", "lr", *TINY_FLAGS]
     code, stdout, _ = cli(*argv)
     assert code == 0 and "LR search normal-nano: chosen 0.003 of 0.001, 0.003, 0.01" in stdout
-    assert calls[3:] == ["normal-nano-seed1-lr0.003", "normal-nano-seed2-lr0.003"]
-    search = {"grid": [1e-3, 3e-3, 1e-2], "chosen": 3e-3, "by": "best_val_loss"}
+    # The chosen trial trained without the token probe (TINY's eval is off anyway) and is completed first.
+    assert calls[3:] == ["normal-nano-seed0-lr0.003", "normal-nano-seed1-lr0.003",
+                         "normal-nano-seed2-lr0.003"]
+    # 3e-3 is interior: the diverged 1e-2 above it counts as the worst loss.
+    search = {"grid": [1e-3, 3e-3, 1e-2], "chosen": 3e-3, "by": "best_val_loss", "interior": True,
+              "extended": [], "rule": lr_search.rule(3),
+              "trials": [{"lr": lr, "run_id": f"normal-nano-seed0-lr{lr:g}", "status": status,
+                          "best_val_loss": losses[lr]}
+                         for lr, status in [(1e-3, "ok"), (3e-3, "ok"), (1e-2, "diverged")]]}
     for run_id, selected in [("normal-nano-seed0-lr0.001", False), ("normal-nano-seed0-lr0.003", True),
                              ("normal-nano-seed0-lr0.01", False), ("normal-nano-seed2-lr0.003", True)]:
         record = json.loads((out / run_id / "record.json").read_text())
         assert record["sweep"] == {"name": "lr", "label": "normal",
                                    "lr_search": {**search, "selected": selected}}
     manifest = json.loads((out / "sweep.json").read_text())
-    assert manifest["lr_search"]["normal-nano"]["chosen"] == 3e-3 and len(manifest["runs"]) == 5
+    assert manifest["lr_search"]["normal-nano"] == {"label": "normal", **search}
+    assert len(manifest["runs"]) == 5
     before = records(out)
-    assert cli(*argv)[0] == 0 and len(calls) == 5 and records(out) == before
+    assert cli(*argv)[0] == 0 and len(calls) == 6 and records(out) == before
 
 
 def test_child_command_resumes_a_checkpoint_and_restarts_leftovers(tmp_path):
-    (run,) = planned("--methods", "normal", *TINY_FLAGS).candidates
+    (run,) = planned("--methods", "normal", *OFF, *TINY_FLAGS).candidates
     assert execute.child_command(run, tmp_path)[-1] == "--no-progress"
     (tmp_path / run.id).mkdir()
     assert execute.child_command(run, tmp_path)[-1] == "--overwrite"
@@ -197,7 +209,7 @@ def comparable(record):
 
 
 def test_end_to_end_parallel_equals_sequential_and_rerun_skips(tmp_path, cli):
-    grid = ["sweep", "--methods", "gamma", "--gamma", "0.5,1.0", "--name", "e2e", *FAST]
+    grid = ["sweep", "--methods", "gamma", "--gamma", "0.5,1.0", "--name", "e2e", *OFF, *FAST]
     code, stdout, err = cli(*grid, "--jobs", "2", "--out", tmp_path / "a")
     assert code == 0 and "ok 2 |" in stdout, err
     assert cli(*grid, "--jobs", "1", "--out", tmp_path / "b")[0] == 0
@@ -217,7 +229,8 @@ def test_end_to_end_lr_search_and_a_failing_child(tmp_path, cli):
     # vocab_size 5 passes every up-front check but fails in the child once the data is known, so that
     # cell has no usable LR; the other cell runs seed 1 at its best LR.
     code, stdout, _ = cli("sweep", "--methods", "normal", "--grid", "model.vocab_size=0,5",
-                          "--lrs", "1e-4,1e-2", "--seeds", "2", "--jobs", "2", "--out", out, *FAST)
+                          "--lrs", "1e-4,1e-2", "--lr-extensions", "0", "--seeds", "2", "--jobs", "2",
+                          "--out", out, *FAST)
     assert code == 1 and "ok 3 | diverged 0 | failed 2 | skipped 0 (finished earlier) | not run 1" in stdout
     failed = "normal-nano-vocab_size5-seed0-lr0.0001"
     assert f"failed: {failed} (exit 2): error: model.vocab_size 5 is smaller" in stdout
@@ -231,8 +244,9 @@ def test_end_to_end_lr_search_and_a_failing_child(tmp_path, cli):
     assert f"LR search normal-nano-vocab_size0: chosen {best:g}" in stdout
     (second,) = [r for run_id, r in found.items() if "seed1" in run_id]
     assert second["config"]["optim"]["lr"] == best and second["config"]["init"]["seed"] == 1
-    assert second["sweep"]["lr_search"] == {"grid": [1e-4, 1e-2], "chosen": best, "by": "best_val_loss",
-                                            "selected": True}
+    search = second["sweep"]["lr_search"]
+    assert {k: search[k] for k in ("grid", "chosen", "selected", "interior", "extended")} == {
+        "grid": [1e-4, 1e-2], "chosen": best, "selected": True, "interior": False, "extended": []}
 
 
 def test_run_id_part_keeps_the_committed_rule():
@@ -260,7 +274,7 @@ def test_each_child_trains_its_planned_config_from_a_file(tmp_path, cli, monkeyp
     the planned Config whole (vocab_size 0, "from the data", included), beside the log."""
     out = tmp_path / "runs"
     argv = ["--methods", "gamma", "--gamma", "0.5,1.0", "--grid", "model.vocab_size=0,300", "--out", out,
-            *TINY_FLAGS]
+            *OFF, *TINY_FLAGS]
     plan = {r.id: r for r in planned(*argv).candidates}
     seen = {}
 
@@ -306,7 +320,7 @@ def fake_subprocess(run):
 
 def test_a_json_child_config_keeps_eval_limit_none(tmp_path, monkeypatch):
     """eval.limit None (every document) survives the config file the child reads."""
-    (run,) = planned("--methods", "normal", *TINY_FLAGS).candidates
+    (run,) = planned("--methods", "normal", *OFF, *TINY_FLAGS).candidates
     run.cfg.eval.limit = None  # TOML has no null: a TOML file would drop it and the child get 200
 
     def exit_5(command, **_):

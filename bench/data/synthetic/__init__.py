@@ -29,6 +29,13 @@ Generators (`GENERATORS`, `registry`):
   choices the paper's setup leaves open; each is a recorded knob).
 - `deduction` / `deduction-proof` — PrOntoQA-style deduction (Saparov & He 2023) over fictional ontologies,
   1–5 hops, balanced True/False, optional chain-of-thought proof (`deduction`, `DeductionGenerator`).
+  `deduction-chain` is the proof variant whose every step is a trained lookup, 1–3 hops trained, 1–5 tested.
+- `modadd` — a + b mod p with held-out operand pairs (`modadd`).
+- `recall` — in-context associative recall, MQAR-style, with held-out bindings and a longer-context split
+  (`recall`).
+
+Knobs: `configure(name, knobs)` returns a registered generator with knobs changed (checked);
+`parse_knobs` reads the config's `data.synthetic` entries ("generator.knob=value").
 
 Seeds: `train` uses the given seed directly (this is what keeps `anchor` identical to that first loader);
 every other split uses a seed derived from (generator name, split, seed), so splits are independent
@@ -40,20 +47,35 @@ synthetic.generate(...)`); the names below are re-exported from the modules that
 
 from bench.data.synthetic.anchor import AnchorGenerator
 from bench.data.synthetic.base import Example, Generator, context_constrained
-from bench.data.synthetic.deduction import DeductionGenerator
-from bench.data.synthetic.registry import GENERATORS, describe, generate, get_generator, manifest
+from bench.data.synthetic.deduction import DeductionChainGenerator, DeductionGenerator
+from bench.data.synthetic.modadd import ModAddGenerator
+from bench.data.synthetic.recall import RecallGenerator
+from bench.data.synthetic.registry import (
+                                           GENERATORS,
+                                           configure,
+                                           describe,
+                                           generate,
+                                           get_generator,
+                                           manifest,
+                                           parse_knobs,
+)
 from bench.data.synthetic.rsnmem import RsnMemGenerator
 
 __all__ = [
     "GENERATORS",
     "AnchorGenerator",
+    "DeductionChainGenerator",
     "DeductionGenerator",
     "Example",
     "Generator",
+    "ModAddGenerator",
+    "RecallGenerator",
     "RsnMemGenerator",
+    "configure",
     "context_constrained",
     "describe",
     "generate",
     "get_generator",
     "manifest",
+    "parse_knobs",
 ]

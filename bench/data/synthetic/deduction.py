@@ -62,9 +62,14 @@ class DeductionGenerator(Generator):
     shuffle_rules: bool = True
     test_fraction: float = 0.2
 
+    def hop_counts(self, split: str) -> tuple[int, ...]:
+        """The hop counts of `split`'s examples."""
+        return self.hops
+
     def __post_init__(self) -> None:
-        need = max(self.hops, default=0) + (2 + self.n_branch if self.distractors else 0)
-        if not self.hops or min(self.hops) < 1 or need > len(CONCEPTS) or self.n_branch < 0:
+        every = (*self.hops, *self.hop_counts("test"))
+        need = max(every, default=0) + (2 + self.n_branch if self.distractors else 0)
+        if not self.hops or min(every) < 1 or need > len(CONCEPTS) or self.n_branch < 0:
             raise BenchError(f"deduction hops must be >= 1 and use at most {len(CONCEPTS)} concepts "
                              "with the distractors")
         if not 0.0 < self.test_fraction < 1.0:
@@ -103,13 +108,21 @@ class DeductionGenerator(Generator):
         words += fact
         words += ["True", "or", "false", ":", entity, "is", *([] if query_positive else ["not"]), prop, "."]
         answer: list[int] = []
+        # Without branch rules every chain concept is the subject of exactly one rule, so a restated rule's
+        # object (the next concept, or the property's polarity) is determined by the context: a lookup.
+        rules_determined = not (self.distractors and self.n_branch)
         if self.proof:
             words += ["Proof", ":", *fact]
             for i in range(hops - 1):
-                words += ["Every", chain[i], "is", "a", chain[i + 1], "."]
+                words += ["Every", chain[i], "is", "a"]
+                if rules_determined:
+                    answer.append(len(words))
+                words += [chain[i + 1], "."]
                 words += [entity, "is", "a"]
                 answer.append(len(words))
                 words += [chain[i + 1], "."]
+            if rules_determined:
+                answer.extend(range(len(words) + 3, len(words) + 4 + len(neg)))
             words += last_rule
             words += [entity, "is"]
             answer.extend(range(len(words), len(words) + len(neg) + 1))
@@ -125,11 +138,30 @@ class DeductionGenerator(Generator):
 
     def _generate(self, split: str, n: int, seed: int) -> list[Example]:
         rng = random.Random(seed)
-        h = len(self.hops)
-        plan = [(self.hops[i % h], (i // h) % 2 == 0) for i in range(n)]
+        hop_set = self.hop_counts(split)
+        h = len(hop_set)
+        plan = [(hop_set[i % h], (i // h) % 2 == 0) for i in range(n)]
         rng.shuffle(plan)
         return [self._one(rng, split, hops, label) for hops, label in plan]
 
     def vocabulary(self) -> list[str]:
         extra = ("Proof",) if self.proof else ()
         return list(dict.fromkeys(_FUNCTION_WORDS + extra + ENTITIES + CONCEPTS + PROPERTIES))
+
+
+@dataclass(frozen=True)
+class DeductionChainGenerator(DeductionGenerator):
+    """`deduction-chain`: the proof variant without branch rules, so every proof step is a lookup the
+    model is trained on, and a test split with other hop counts (`test_hops`; default 1–5 against 1–3
+    trained: 4 and 5 are longer chains than any trained)."""
+
+    name: str = "deduction-chain"
+    description: str = ("PrOntoQA-style deduction with the proof, every proof step a trained lookup; 1-3 "
+                        "hops trained, 1-5 tested")
+    proof: bool = True
+    n_branch: int = 0
+    hops: tuple[int, ...] = (1, 2, 3)
+    test_hops: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+    def hop_counts(self, split: str) -> tuple[int, ...]:
+        return self.hops if split == "train" else self.test_hops

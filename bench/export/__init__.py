@@ -1,0 +1,1 @@
+"""Finished runs as stock transformers checkpoints (docs/export.md)."""
