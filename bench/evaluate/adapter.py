@@ -145,18 +145,24 @@ class BenchLM(TemplateLM):
         return {"model_num_parameters": sum(p.numel() for p in self.model.parameters()),
                 "model_dtype": str(self.dtype), "run": self.run, "max_length": self.max_length}
 
-    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
-        """(B, T) ids -> (B, T, V) logits (bf16 under CUDA autocast). no_grad, not inference_mode: the
-        model's RoPE table is cached on first use and must stay usable by training afterwards."""
+    def _forward(self, batch: torch.Tensor, spans: list[tuple[int, int]]) -> list[torch.Tensor]:
+        """(B, T) ids -> per row j the logits (stop − start, V) of positions spans[j] (bf16 under CUDA
+        autocast). The output layer runs only on those positions: scoring reads the continuation's few
+        positions, and the rest of a row's logits would be most of a small model's work. Each row's
+        output layer runs on its own positions, so its numbers do not depend on the other rows. no_grad,
+        not inference_mode: the model's RoPE table is cached on first use and must stay usable by
+        training afterwards."""
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
-            return self.model(batch)
+            h = self.model.hidden(batch)
+            return [self.model.logits(h[j, start:stop]) for j, (start, stop) in enumerate(spans)]
 
-    def _row_logits(self, rows: list[list[int]]) -> list[torch.Tensor]:
-        """Logits (len(row), V) of each row. Rows are right-padded (harmless: attention is causal, so real
-        positions never see the pad) to a width that depends only on their own length (a multiple of
-        PAD_MULTIPLE) and batched only with rows of that width. A row's numbers therefore do not depend on
-        what it is batched with: the attention kernel rounds differently for different widths, and this
-        keeps batch sizes and `limit` subsets bit-identical on CPU."""
+    def _row_logits(self, rows: list[list[int]], last: list[int] | None = None) -> list[torch.Tensor]:
+        """Logits (n, V) of the last n = last[i] positions of each row (every position without `last`).
+        Rows are right-padded (harmless: attention is causal, so real positions never see the pad) to a
+        width that depends only on their own length (a multiple of PAD_MULTIPLE) and batched only with
+        rows of that width. A row's numbers therefore do not depend on what it is batched with: the
+        attention kernel rounds differently for different widths, and this keeps batch sizes and `limit`
+        subsets bit-identical on CPU."""
         out: list[torch.Tensor] = [torch.empty(0)] * len(rows)
         by_width: dict[int, list[int]] = {}
         for i, row in enumerate(rows):
@@ -166,9 +172,10 @@ class BenchLM(TemplateLM):
         for width, members in by_width.items():
             batch = torch.tensor([rows[i] + [pad] * (width - len(rows[i])) for i in members],
                                  dtype=torch.long, device=self.device)
-            logits = self._forward(batch)
-            for j, i in enumerate(members):
-                out[i] = logits[j, :len(rows[i])]
+            spans = [(len(rows[i]) - (len(rows[i]) if last is None else last[i]), len(rows[i]))
+                     for i in members]
+            for i, logits in zip(members, self._forward(batch, spans), strict=True):
+                out[i] = logits
         return out
 
     # ---- scoring
@@ -207,9 +214,9 @@ class BenchLM(TemplateLM):
         window = self.max_length + 1
         for chunk in collator.get_batched(n=override_bs or self.batch_size):
             rows = [(ctx + cont)[-window:][:-1] for _, ctx, cont in chunk]
-            for (key, ctx, cont), row, row_logits in zip(chunk, rows, self._row_logits(rows), strict=True):
-                end = len(row)
-                scored = row_logits[end - len(cont):end].float()  # predictions of the continuation
+            conts = [len(cont) for _, _, cont in chunk]
+            for (key, ctx, cont), row_logits in zip(chunk, self._row_logits(rows, conts), strict=True):
+                scored = row_logits.float()  # predictions of the continuation
                 logprobs = F.log_softmax(scored, dim=-1)
                 greedy = scored.argmax(dim=-1)
                 last_list: list[float] | None = None
@@ -276,7 +283,7 @@ class BenchLM(TemplateLM):
             if not active:
                 break
             inputs = [(rows[i] + generated[i])[-self.max_length:] for i in active]
-            nxt = [int(row[-1].float().argmax()) for row in self._row_logits(inputs)]
+            nxt = [int(row[-1].float().argmax()) for row in self._row_logits(inputs, [1] * len(inputs))]
             still = []
             for i, tok in zip(active, nxt, strict=True):
                 if tok == self.eot_token_id:

@@ -50,9 +50,9 @@ class _Counting(BenchLM):
     requests = 0
     forward_s = 0.0
 
-    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+    def _forward(self, batch: torch.Tensor, spans: list[tuple[int, int]]) -> list[torch.Tensor]:
         t0 = time.perf_counter()
-        out = super()._forward(batch)
+        out = super()._forward(batch, spans)
         _Counting.forward_s += time.perf_counter() - t0
         return out
 

@@ -227,6 +227,11 @@ class Transformer(nn.Module):
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         """idx (B, T) token ids -> logits (B, T, V)."""
+        return self.logits(self.hidden(idx))
+
+    def hidden(self, idx: torch.Tensor) -> torch.Tensor:
+        """idx (B, T) token ids -> the final hidden states (B, T, d), after the final norm. Scoring reads
+        only a few positions per row, and `logits` of just those skips most of the output layer."""
         t = idx.shape[1]
         x = self.embed(idx)
         if self.cfg.embed_scale:
@@ -242,9 +247,13 @@ class Transformer(nn.Module):
             x = block(x, rope)
         if self.final_norm is not None:
             x = self.final_norm(x)
+        return x
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """Hidden states (..., d) -> logits (..., V): the output layer (the embedding when tied)."""
         if self.head is None:
-            return F.linear(x, self.embed.weight)
-        return self.head(x)
+            return F.linear(h, self.embed.weight)
+        return self.head(h)
 
     def param_specs(self) -> list[tuple[ParamSpec, nn.Parameter]]:
         """Every parameter with its role; raises if any parameter was left without one."""

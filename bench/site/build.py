@@ -121,8 +121,10 @@ class _Builder:
                 for block in blocks(suite_obj):
                     self.tables += 1
                     notes = "".join(f"<li>{html.escape(n)}</li>" for n in block.notes)
-                    parts += [f"<h3>{html.escape(block.title)}</h3>",
-                              table(f"t{self.tables}", block.headers, block.rows), f"<ul>{notes}</ul>"]
+                    # The footer holds the ranking rule, each column's test and its MDE.
+                    footer = "".join(f"<li>{html.escape(n)}</li>" for n in block.footer)
+                    parts += [f"<h3>{html.escape(block.title)}</h3>", f"<ul>{notes}</ul>",
+                              table(f"t{self.tables}", block.headers, block.rows), f"<ul>{footer}</ul>"]
         self.write("leaderboards.html", "Leaderboards", "\n".join(parts))
 
     def runs(self, records: list[Path]) -> None:
@@ -183,8 +185,11 @@ def build_site(results: Path, out: Path) -> Site:
         raise BenchError(f"--out {out} exists and is not a site built by `bench report`; choose another "
                          "directory (only an earlier site is replaced)")
     records, figure_files = _walk(results, out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as exc:  # e.g. a read-only or virtual file system that the access check cannot see
+        raise BenchError(f"--out {out}: cannot write beside it ({exc.strerror})") from None
     old = tmp.with_suffix(".old")
     try:
         builder = _Builder(results, out, tmp)

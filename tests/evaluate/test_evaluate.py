@@ -92,7 +92,8 @@ def test_shared_context_is_one_forward_row(setup, lm, monkeypatch):
     reqs = [(None, e(f"what is it {d}"), [w]) for d in "1 2 3".split() for w in cands]
     rows = []
     forward = lm._forward
-    monkeypatch.setattr(lm, "_forward", lambda batch: rows.append(batch.shape[0]) or forward(batch))
+    monkeypatch.setattr(lm, "_forward",
+                        lambda batch, spans: rows.append(batch.shape[0]) or forward(batch, spans))
     got = lm._loglikelihood_tokens(reqs)
     assert sum(rows) == 3  # one row per context, not one per candidate
     for (_, ctx, cont), (ll, greedy) in zip(reqs, got, strict=True):
@@ -160,7 +161,7 @@ def test_generate_until(setup, lm, monkeypatch):
     stop = " " + setup.vocab.decode(refs[0][2:3])
     steps = []
     forward = lm._forward
-    monkeypatch.setattr(lm, "_forward", lambda batch: steps.append(1) or forward(batch))
+    monkeypatch.setattr(lm, "_forward", lambda batch, spans: steps.append(1) or forward(batch, spans))
     (text,) = lm.generate_until([SimpleNamespace(args=(contexts[0], {"until": [stop], "max_gen_toks": 20}))])
     full = setup.vocab.decode(refs[0])
     assert text == full.split(stop)[0]

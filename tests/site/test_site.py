@@ -67,6 +67,7 @@ def test_site_pages_links_and_replacement(results, tmp_path, cli):
     assert "&lt;x&gt;" in index and 'href="../VERDICT.md"' in index
     board = (site / "leaderboards.html").read_text()
     assert board.count('<table class="sortable" id="t') == n_tables and "Leaderboard: nano/mixture" in board
+    assert "Ranked by" in board  # the headline table's footer (ranking rule, tests, MDE) is on the page
     runs = sorted((site / "runs").glob("*.html"))
     assert len(runs) == 2
     page = runs[0].read_text()
