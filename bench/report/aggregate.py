@@ -2,7 +2,8 @@
 scheme (docs/leaderboard.md).
 
 Headline and reference. The headline score ranks the rows (1 = best; ties share a rank) and gets the
-CI and the p-value: on the anchor corpus the inferential accuracy on the unseen pair, otherwise val bpb
+CI and the p-value: on a single synthetic corpus its held-out reasoning score (metrics.CORPUS_HEADLINE;
+anchor: the inferential accuracy on the unseen pair), otherwise val bpb
 when any run has it, else val loss (`--headline` overrides). p: two-sided paired test against the
 reference scheme (per document and seed when the runs kept per-document outputs, else the paired
 t-test over the init seeds both schemes finished); the reference: `--reference`, else `gamma-0.5` (the LeCun
@@ -23,7 +24,7 @@ from bench.core.errors import BenchError
 from bench.record.schema import BUCKETS
 from bench.report.compare import Comparisons, compare_rows
 from bench.report.gamma import GammaSweep, PhaseDiagram, gamma_sweeps, phase_diagrams
-from bench.report.metrics import METRIC, metric_tasks, mixed_conditions
+from bench.report.metrics import CORPUS_HEADLINE, METRIC, metric_tasks, mixed_conditions
 from bench.report.records import LoadedRecord, warn
 from bench.report.rows import Row, make_rows
 from bench.report.stats import PairedResult, paired_t_test, summarize
@@ -76,14 +77,15 @@ def default_reference(labels: Sequence[str]) -> str:
 
 
 def default_headline(corpus: str, rows: Sequence[Row]) -> str:
-    if corpus == "anchor":
-        return "anchor_inferential"
+    key = CORPUS_HEADLINE.get(corpus)
+    if key is not None and any(row.values(key) for row in rows):
+        return key
     return "bpb" if any(row.values("bpb") for row in rows) else "val_loss"
 
 
 def reasoning_metric(corpus: str, rows: Sequence[Row]) -> str | None:
     """The score the critical γ maximizes: the first of the corpus's candidates that any row has."""
-    order = ("anchor_inferential",) if corpus == "anchor" else \
+    order = (CORPUS_HEADLINE[corpus],) if corpus in CORPUS_HEADLINE else \
         ("reasoning", "deduction", "anchor_inferential")
     return next((key for key in order if any(row.values(key) for row in rows)), None)
 

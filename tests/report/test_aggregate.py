@@ -148,3 +148,13 @@ def test_precision_splits_suites_and_added_keys_do_not(tmp_path):
     assert [s.name for s in suites] == ["nano/mixture/205k-tok", "nano/mixture/205k-tok/bf16"]
     fp32 = suites[0]
     assert [sorted(r.runs) for r in fp32.rows] == [[0, 1]]  # old and new records: one scheme, one row
+
+
+def test_a_single_synthetic_corpus_is_ranked_by_its_held_out_score(tmp_path):
+    records = [make_record(label, seed, corpus="recall", bpb=None,
+                           eval_={"recall": {"acc": acc + seed / 100}})
+               for label, acc in (("normal", 0.9), ("gamma-1.0", 0.6)) for seed in (0, 1)]
+    suite = one_suite(records, tmp_path)
+    assert suite.headline == "recall"
+    assert [(r.label, r.rank) for r in sorted(suite.rows, key=lambda r: r.rank)] == [("normal", 1),
+                                                                                       ("gamma-1.0", 2)]
