@@ -222,11 +222,17 @@ def one_line(exc: BaseException) -> str:
 
 
 def save_record(run_dir: Path, record: RunRecord) -> None:
-    """Write a new run's record. A failed write (disk full, file size limit) leaves no record and no
+    """Write a run's record. A failed write (disk full, file size limit) leaves no record and no
     temporary file (the atomic write removes it); the final checkpoint, written at the last step, is
-    intact, so `--resume` writes the record without training again."""
+    intact, so `--resume` writes the record without training again. A record that a resume replaces
+    (a sweep completing its chosen LR trial with evaluation) is logged in the history as an update."""
+    path = run_dir / RECORD_FILE
     try:
-        write_record(run_dir / RECORD_FILE, record)
+        before = read_record(path) if path.is_file() else None
+    except BenchError:  # an unreadable earlier record: the new one is a fresh creation
+        before = None
+    try:
+        write_record(path, record, before)
     except OSError as exc:
         raise BenchError(f"could not write {run_dir / RECORD_FILE}: {exc.strerror or exc}; training is "
                          f"finished and {run_dir / CHECKPOINT_FILE} is intact: free space and run the same "

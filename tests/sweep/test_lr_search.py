@@ -200,6 +200,8 @@ def test_a_finished_trial_resumed_with_the_token_probe_trains_nothing_again(tmp_
         {k: v for k, v in trial["train"].items() if k not in machine}
     steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").open()]
     assert len(steps) == len(set(steps))  # no step trained twice
+    history = [json.loads(line) for line in (run_dir / "record_history.jsonl").open()]
+    assert [h["action"] for h in history] == ["create", "update"]  # the completion replaces the record
 
     ckpt = torch_load(run_dir / "last.pt")
     ckpt["state"]["step"] = 2  # as if interrupted in mid-training
