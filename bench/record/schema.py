@@ -284,14 +284,16 @@ class DocFile(TypedDict):
     tasks: dict[str, TaskDocs]
 
 
-# What must match for two scores of one task to be comparable: the documents asked for, the seeds, the
-# lm-eval that scored them. Batch size, code commit and time do not change a score.
-SCORING_KEYS = ("limit", "seed", "lm_eval")
+# What must match for two scores of one task to be comparable: the documents asked for (the limit, and the
+# powered protocol's seeded subset of a huge split), the seeds, the lm-eval that scored them. Batch size,
+# code commit and time do not change a score. Records from before subsets existed have no `subset_seed`:
+# read as None, the same as a whole split or a limit.
+SCORING_KEYS = ("limit", "subset_seed", "seed", "lm_eval")
 
 
 def scoring_conditions(record: RunRecord, task: str) -> tuple[Any, ...] | None:
-    """The task's (limit, seed, lm_eval) as scored in `record`; None when unknown (a record written before
-    provenance was kept, or a task it did not score)."""
+    """The task's (limit, subset_seed, seed, lm_eval) as scored in `record`; None when unknown (a record
+    written before provenance was kept, or a task it did not score)."""
     prov = (record.get("evaluation") or {}).get("tasks", {}).get(task)
     if not isinstance(prov, dict):
         return None
@@ -299,9 +301,12 @@ def scoring_conditions(record: RunRecord, task: str) -> tuple[Any, ...] | None:
 
 
 def describe_conditions(conditions: tuple[Any, ...]) -> str:
-    """`limit 200, seed 1234, lm-eval 0.4.13`, or `full split, ...`: how notes and warnings name them."""
-    limit, seed, version = conditions
-    return f"{'full split' if limit is None else f'limit {limit}'}, seed {seed}, lm-eval {version}"
+    """`limit 200, seed 1234, lm-eval 0.4.13`, `full split, ...` or `subset (seed 15), ...`: how notes and
+    warnings name them."""
+    limit, subset_seed, seed, version = conditions
+    documents = (f"subset (seed {subset_seed})" if subset_seed is not None else
+                 "full split" if limit is None else f"limit {limit}")
+    return f"{documents}, seed {seed}, lm-eval {version}"
 
 
 def read_record(path: Path, hint: str = "not a finished run") -> RunRecord:

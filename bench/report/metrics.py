@@ -8,10 +8,10 @@ is the last step's loss. Reasoning / knowledge: unweighted mean of the chance-no
 tasks/*.yaml declare them) that every scored run of the suite has. Synthetic scores are raw accuracies.
 Token-bucket losses (`loss_<bucket>`) feed the Δloss columns.
 
-Provenance: a task that runs of one suite scored under different known conditions (document limit, seed,
-lm-eval version; `record.evaluation.tasks`) makes every score read from it a comparison of unlike scores;
-`mixed_conditions` finds them and the tables mark them. Records without provenance (written before it was
-kept) count as unknown, the same for all, so they never raise a mark.
+Provenance: a task that runs of one suite scored under different known conditions (document limit or
+seeded subset, seed, lm-eval version; `record.evaluation.tasks`) makes every score read from it a
+comparison of unlike scores; `mixed_conditions` finds them and the tables mark them. Records without
+provenance (written before it was kept) count as unknown, the same for all, so they never raise a mark.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def test_a_fresh_scoring_keeps_lm_evals_groups_and_records_provenance_per_task()
     prov = record["evaluation"]["tasks"]
     assert list(prov) == sorted(REASONING)
     assert prov["piqa"]["limit"] == 200 and prov["piqa"]["documents"] == 200 and prov["piqa"]["seed"] == 1234
-    assert scoring_conditions(record, "piqa") == (200, 1234, "0.4.13")
+    assert scoring_conditions(record, "piqa") == (200, None, 1234, "0.4.13")
     assert scoring_conditions(record, "no_such_task") is None
 
 
@@ -163,3 +163,15 @@ def test_a_sweep_annotation_changes_only_sweep(tmp_path):
     assert after == {**record, "sweep": info}
     lines = (path.parent / HISTORY_FILE).read_text().splitlines()
     assert [json.loads(line)["changed"] for line in lines][1:] == [["sweep"]]
+
+
+def test_a_powered_subset_and_a_whole_split_are_different_conditions():
+    from bench.record.schema import describe_conditions
+
+    subset = {"evaluation": {"tasks": {"hellaswag": {"limit": None, "subset_seed": 15, "seed": 1234,
+                                                     "lm_eval": "0.4.13"}}}}
+    whole = {"evaluation": {"tasks": {"hellaswag": {"limit": None, "seed": 1234, "lm_eval": "0.4.13"}}}}
+    a, b = scoring_conditions(subset, "hellaswag"), scoring_conditions(whole, "hellaswag")
+    assert a != b
+    assert describe_conditions(a) == "subset (seed 15), seed 1234, lm-eval 0.4.13"
+    assert describe_conditions(b) == "full split, seed 1234, lm-eval 0.4.13"
