@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.config import RUN_FLAGS, Config, build_config, names, override_mapping
 
@@ -61,6 +62,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     g.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("several processes (torchrun --nproc_per_node N -m bench run ...; "
+                             "docs/cluster.md)")
+    g.add_argument("--fsdp", action="store_true",
+                   help="shard parameters, gradients and optimizer state with FSDP2 instead of replicating "
+                        "them with DDP (needs torchrun with N >= 2; for the larger presets)")
     p.set_defaults(func=cmd)
 
 
@@ -71,18 +77,42 @@ def run_config(args: argparse.Namespace) -> Config:
 
 
 def cmd(args: argparse.Namespace) -> int:
-    from bench.run.pipeline import execute, plan
-    from bench.train.interrupt import Interrupted
+    from bench.train import distributed
 
     cfg = run_config(args)
-    p = plan(cfg, args.out, args.run_id, args.resume, args.overwrite)
-    print(f"run {p.run_dir} | {cfg.init.method} on {cfg.preset} | device {p.device}", file=sys.stderr)
+    dist = distributed.from_env(args.fsdp)  # torchrun's WORLD_SIZE/RANK/LOCAL_RANK; one process without
+    if not dist.active:
+        return train(args, cfg, dist)
     try:
-        record = execute(p, progress=not args.no_progress)
-    except Interrupted as exc:  # training stopped at a step boundary and checkpointed
-        print(f"interrupted: {exc}; continue with the same command plus --resume ({p.run_dir})",
+        return train(args, cfg, dist)
+    finally:
+        distributed.teardown(dist)
+
+
+def train(args: argparse.Namespace, cfg: Config, dist: Any) -> int:
+    """Plan, train and report one run (as rank `dist.rank` of a torchrun launch, or alone)."""
+    from bench.run.pipeline import execute, plan
+    from bench.train import distributed
+    from bench.train.interrupt import Interrupted
+
+    # Every rank plans (the same one-line refusals, before any process group or file exists; the data
+    # cache's entry locks let one rank build what the others wait for), then joins the process group:
+    # its rendezvous means every rank has planned before rank 0 takes the run directory's lock.
+    p = plan(cfg, args.out, args.run_id, args.resume, args.overwrite, dist)
+    distributed.setup(dist, p.device)
+    where = f" | {dist.strategy} rank {dist.rank}/{dist.world_size}" if dist.active else ""
+    if dist.writer:
+        print(f"run {p.run_dir} | {cfg.init.method} on {cfg.preset} | device {p.device}{where}",
               file=sys.stderr)
+    try:
+        record = execute(p, progress=not args.no_progress and dist.writer)
+    except Interrupted as exc:  # training stopped at a step boundary and checkpointed
+        if dist.writer:
+            print(f"interrupted: {exc}; continue with the same command plus --resume ({p.run_dir})",
+                  file=sys.stderr)
         return exc.exit_code
+    if not dist.writer:
+        return 0  # rank 0 reports and writes
     t = record["train"]
     mfu = f"{100 * t['mfu']:.2f}%" if t["mfu"] is not None else "n/a"
     final = f"{t['final_loss']:.4f}" if t["final_loss"] is not None else "n/a"

@@ -112,6 +112,12 @@ class TrainConfig:
     spike_window: int = 100
 
 
+# The evaluation protocols (bench.evaluate.protocol, docs/evaluation.md#protocols): one definition that the
+# config, the record's per-task provenance and the evaluation stage share.
+Protocol = Literal["quick", "powered"]
+PROTOCOLS: tuple[Protocol, ...] = ("quick", "powered")
+
+
 @dataclass
 class EvalConfig:
     """lm-eval scoring after training (tasks/ YAML tasks and groups); `every` > 0 also scores the
@@ -122,7 +128,7 @@ class EvalConfig:
     enabled: bool = True
     tasks: list[str] = field(default_factory=lambda: ["initbench_default"])
     limit: int | None = 200
-    protocol: Literal["quick", "powered"] = "quick"
+    protocol: Protocol = "quick"
     batch_size: int = 64
     seed: int = 1234
     every: int = 0

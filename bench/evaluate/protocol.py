@@ -15,12 +15,11 @@ split has at most ~2,400 documents and is scored whole.
 from __future__ import annotations
 
 import random
-from typing import Any, Literal
+from typing import Any
 
+from bench.config.schema import Protocol
 from bench.evaluate import catalog
 
-Protocol = Literal["quick", "powered"]
-PROTOCOLS: tuple[Protocol, ...] = ("quick", "powered")
 POWERED_SUBSETS = {"hellaswag": 2000, "lambada_openai": 2000, "boolq": 2000}
 # Fixed, not eval.seed: the subset must be the same documents for every run that is compared.
 SUBSET_SEED = 15

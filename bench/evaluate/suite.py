@@ -22,11 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.config.schema import PROTOCOLS, Protocol
 from bench.core.errors import BenchError
 from bench.data.sources import hub_offline
 from bench.evaluate import catalog
 from bench.evaluate.documents import task_docs
-from bench.evaluate.protocol import PROTOCOLS, Protocol, powered_samples, task_provenance
+from bench.evaluate.protocol import powered_samples, task_provenance
 from bench.evaluate.results import convert_results
 from bench.record.env import scoring_provenance
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
+from bench.config.schema import Protocol
 from bench.core.errors import BenchError
 from bench.core.files import write_json
 from bench.core.lock import exclusive
@@ -208,7 +209,7 @@ class SweepInfo(TypedDict):
 class TaskProvenanceSince15(TypedDict, total=False):
     """`record.evaluation.tasks[task]` keys added with the powered protocol: older records lack them."""
 
-    protocol: Literal["quick", "powered"]  # eval.protocol / `bench eval --full` (docs/evaluation.md)
+    protocol: Protocol  # eval.protocol / `bench eval --full` (docs/evaluation.md)
     split_documents: int  # documents in the task's whole split
     subset_seed: int | None  # the seeded subset's seed; None: the first `documents` (limit) or all
 
@@ -240,9 +241,21 @@ class Evaluation(TypedDict, total=False):
     error_tasks: list[str]
 
 
+class Distributed(TypedDict):
+    """How a torchrun launch trained the run (`record.distributed`; absent from a single-process run's
+    record, bench/train/distributed.py): the world size, the process-group backend, the strategy, how
+    each rank takes its rows of the global batch, and the hash of the initial weights every rank held."""
+
+    world_size: int
+    backend: str  # gloo | nccl
+    strategy: Literal["ddp", "fsdp2"]
+    rows: str  # "contiguous": rank r trains rows [r·B/N, (r+1)·B/N) of each global batch
+    init_hash: str  # sha256 over the initial state dict, equal on every rank (checked)
+
+
 class RunRecord(TypedDict, total=False):
     """`record.json`. Every run has the keys up to `probes`; `diverged_step` only when diverged,
-    `evaluation` once scored, `sweep` once a sweep annotated it."""
+    `evaluation` once scored, `sweep` once a sweep annotated it, `distributed` for a torchrun launch."""
 
     record_version: int
     status: Status
@@ -259,6 +272,7 @@ class RunRecord(TypedDict, total=False):
     diverged_step: int
     evaluation: Evaluation
     sweep: SweepInfo
+    distributed: Distributed  # only when launched by torchrun with more than one process
 
 
 class TaskDocs(TypedDict):

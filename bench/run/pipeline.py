@@ -6,6 +6,7 @@ leaves nothing behind. An interrupted run keeps its directory (checkpoint + metr
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -43,6 +44,7 @@ from bench.record.schema import (
     write_record,
 )
 from bench.run.figures import run_figures
+from bench.train import distributed
 from bench.train.artifacts import export_model, load_run
 from bench.train.callbacks.base import Callback, TrainerView
 from bench.train.callbacks.checkpointer import Checkpointer
@@ -50,6 +52,7 @@ from bench.train.callbacks.metrics import MetricsLogger
 from bench.train.callbacks.spikes import SpikeDetector
 from bench.train.callbacks.validation import ValidationLoss
 from bench.train.checkpoint import CHECKPOINT_FILE, TrainState, load_checkpoint
+from bench.train.distributed import SINGLE, Dist
 from bench.train.interrupt import Interrupted
 from bench.train.speed import device_peak, mfu
 from bench.train.trainer import Trainer
@@ -83,20 +86,25 @@ class RunPlan:
     model: Transformer
     init_table: list[dict[str, Any]]
     checkpoint: dict[str, Any] | None
+    dist: Dist = SINGLE  # this process's rank of a torchrun launch (bench/train/distributed.py)
 
 
-def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwrite: bool) -> RunPlan:
+def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwrite: bool,
+         dist: Dist = SINGLE) -> RunPlan:
     """Validate everything and resolve the run directory; creates nothing on disk.
 
     `resume`: None (fresh run), "last" (the run directory's last checkpoint) or a checkpoint path. A
     resumed run repeats the original command: `cfg` must equal the checkpoint's config up to
-    RESUMABLE_CHANGES, so a resumed run is the run it claims to continue.
+    RESUMABLE_CHANGES, so a resumed run is the run it claims to continue. `dist`: launched by torchrun,
+    this process's rank; a checkpoint resumes only at the world size and strategy it was written under.
     """
     # Cheap checks first: a mistake is reported before any data is fetched or tokenized.
     inits.check(cfg.init)
     device = resolve_device(cfg.train.device)
     resolve_precision(cfg.train.precision, device)  # refuses bf16 where the device has no bf16 units
     check_eval_tasks(cfg)
+    distributed.check(dist, device, cfg.train.batch_size, periodic(cfg))
+    device = distributed.local_device(dist, device)
     ckpt_path = Path(resume) if resume not in (None, "last") else None
     if run_id is not None:
         run_dir = out / check_run_id(run_id)
@@ -112,6 +120,7 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
     if resume is not None:
         ckpt_path = ckpt_path or run_dir / CHECKPOINT_FILE
         ckpt = load_checkpoint(ckpt_path)
+        distributed.check_resume(dist, ckpt.get("distributed"), ckpt_path)
     elif run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
         what = "a finished run" if (run_dir / RECORD_FILE).exists() else "an interrupted run"
         raise BenchError(f"{run_dir} already holds {what}; pass --resume to continue it, --overwrite to "
@@ -136,7 +145,12 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
             raise BenchError(f"--resume {ckpt_path}: the command changes {', '.join(changed)} from the "
                              "checkpoint's config")
     model, init_table = inits.build_model(cfg.model, cfg.init)
-    return RunPlan(cfg, run_dir, corpus, device, model, init_table, ckpt)
+    return RunPlan(cfg, run_dir, corpus, device, model, init_table, ckpt, dist)
+
+
+def periodic(cfg: Config) -> bool:
+    """Whether the run probes or scores its model during training (which FSDP2 cannot: it shards it)."""
+    return bool(cfg.probe.every or (cfg.eval.enabled and cfg.eval.every))
 
 
 def check_eval_tasks(cfg: Config) -> None:
@@ -156,36 +170,58 @@ def lock_path(run_dir: Path) -> Path:
 def execute(p: RunPlan, progress: bool = True, stop_at: int | None = None) -> RunRecord:
     """Train and write `record.json` (only once training ended; `stop_at` simulates an interruption).
     Holds the run directory's lock throughout; raises `Interrupted` after checkpointing when a SIGINT or
-    SIGTERM stopped training, having marked the directory with INTERRUPTED_FILE."""
-    with exclusive(lock_path(p.run_dir), f"run directory {p.run_dir}"):
+    SIGTERM stopped training, having marked the directory with INTERRUPTED_FILE. Distributed, rank 0 alone
+    holds the lock and writes; the other ranks train, then wait at a barrier and return an empty record."""
+    held = exclusive(lock_path(p.run_dir), f"run directory {p.run_dir}") if p.dist.writer \
+        else contextlib.nullcontext()
+    with held:
         return _execute(p, progress, stop_at)
 
 
 def _execute(p: RunPlan, progress: bool, stop_at: int | None) -> RunRecord:
-    cfg, model, init_table = p.cfg, p.model, p.init_table
-    if p.checkpoint is None and p.run_dir.exists():
+    cfg, init_table, writer = p.cfg, p.init_table, p.dist.writer
+    if writer and p.checkpoint is None and p.run_dir.exists():
         shutil.rmtree(p.run_dir)  # --overwrite: checked in plan()
-    p.run_dir.mkdir(parents=True, exist_ok=True)
+    if writer:
+        p.run_dir.mkdir(parents=True, exist_ok=True)
     trainer = build_trainer(p, progress)
     init_path = p.run_dir / "init.json"
     if p.checkpoint is not None:
         trainer.restore(p.checkpoint)
-        (p.run_dir / INTERRUPTED_FILE).unlink(missing_ok=True)
-        if init_path.exists():
-            init_table = json.loads(init_path.read_text())
-    else:
+        if writer:
+            (p.run_dir / INTERRUPTED_FILE).unlink(missing_ok=True)
+            if init_path.exists():
+                init_table = json.loads(init_path.read_text())
+    elif writer:
         write_json(init_path, init_table)
     state = trainer.run(stop_at=stop_at)
     if trainer.stop_signal is not None:
-        write_json(p.run_dir / INTERRUPTED_FILE, {
-            "status": "interrupted", "signal": signal.Signals(trainer.stop_signal).name, "step": state.step,
-            "checkpoint": CHECKPOINT_FILE, "resume": "the same command plus --resume"})
+        if writer:
+            write_json(p.run_dir / INTERRUPTED_FILE, {
+                "status": "interrupted", "signal": signal.Signals(trainer.stop_signal).name,
+                "step": state.step, "checkpoint": CHECKPOINT_FILE,
+                "resume": "the same command plus --resume"})
         raise Interrupted(trainer.stop_signal, state.step)
     if state.step < cfg.train.max_steps and state.status == "ok":
         return {}  # interrupted on purpose (an empty record); the checkpoint carries the run on
-    plain = export_model(p.run_dir, cfg, trainer.model, p.corpus)
-    record = build_record(cfg, p, model, init_table, state)
-    record["train"]["compiled"], record["train"]["precision"] = trainer.compiled, trainer.precision
+    model = trainer.full_model()  # collective under FSDP2
+    if not writer:
+        distributed.barrier(p.dist)  # rank 0 exports, probes, scores and writes; then every rank ends
+        return {}
+    try:
+        return _finish(p, trainer, model, init_table, state)
+    finally:
+        distributed.barrier(p.dist)
+
+
+def _finish(p: RunPlan, trainer: Trainer, model: Transformer, init_table: list[dict[str, Any]],
+            state: TrainState) -> RunRecord:
+    """After training (rank 0 alone when distributed): export the final model, probe, score, write the
+    record and draw the figures."""
+    cfg = p.cfg
+    plain = export_model(p.run_dir, cfg, model, p.corpus)
+    dist_info = distributed.info(p.dist, p.device, trainer.init_hash) if p.dist.active else None
+    record = build_record(cfg, p, model, init_table, state, trainer.compiled, trainer.precision, dist_info)
     if cfg.probe.tokens and state.status == "ok":
         # export_model's copy lives on the CPU; the probe scores on the training device.
         record["probes"]["tokens"] = token_probe(plain.to(p.device), p.corpus, cfg.probe, p.device)
@@ -265,7 +301,12 @@ def build_trainer(p: RunPlan, progress: bool = True) -> Trainer:
         callbacks.append(StructureProbe(batch, cfg.probe, last_step=cfg.train.max_steps - 1))
     if cfg.eval.enabled and cfg.eval.every:
         callbacks.append(DownstreamEval(p))
-    return Trainer(cfg, p.model, p.corpus, p.run_dir, p.device, callbacks)
+    if not p.dist.writer:
+        # Rank 0 logs, validates, probes, scores and checkpoints; under FSDP2 the other ranks take part in
+        # what is collective (validation forward passes, gathering the shards for a checkpoint).
+        callbacks = [cb for cb in callbacks if p.dist.strategy == "fsdp2" and cb.collective]
+    init_hash = (p.checkpoint or {}).get("distributed", {}).get("init_hash") if p.checkpoint else None
+    return Trainer(cfg, p.model, p.corpus, p.run_dir, p.device, callbacks, p.dist, init_hash)
 
 
 def reprobe(run_dir: Path, device: str, max_tokens: int | None, plots: bool) -> RunRecord:
@@ -312,10 +353,15 @@ def _finite(x: float | None) -> float | None:
 
 
 def build_record(cfg: Config, p: RunPlan, model: torch.nn.Module, init_table: list[dict],
-                 state: TrainState) -> RunRecord:
+                 state: TrainState, compiled: bool, precision: str,
+                 dist_info: dict[str, Any] | None = None) -> RunRecord:
+    """The run record of a finished training; `compiled` and `precision`: what the trainer used;
+    `dist_info`: the `distributed` section of a torchrun launch (absent from a single-process record)."""
     tokens_per_s = state.tokens / state.wall_s if state.wall_s > 0 else 0.0
     flops = model.flops_per_token(p.corpus.seq_len)
     peak, peak_source = device_peak(p.device)
+    if peak is not None and dist_info is not None:
+        peak *= dist_info["world_size"]  # every rank's device: MFU of the whole launch
     record: RunRecord = {
         "record_version": RECORD_VERSION,
         "status": state.status,
@@ -345,6 +391,8 @@ def build_record(cfg: Config, p: RunPlan, model: torch.nn.Module, init_table: li
             "spike_steps": state.spikes[:100],
             "spike_rule": f"loss > {cfg.train.spike_factor} x median of the previous "
                           f"{cfg.train.spike_window} losses, after warmup",
+            "compiled": compiled,
+            "precision": precision,  # type: ignore[typeddict-item]  # resolve_precision's Literal
         },
         "eval": {},
         "groups": {},
@@ -352,4 +400,6 @@ def build_record(cfg: Config, p: RunPlan, model: torch.nn.Module, init_table: li
     }
     if state.status == "diverged":
         record["diverged_step"] = state.diverged_step
+    if dist_info is not None:
+        record["distributed"] = dist_info  # type: ignore[typeddict-item]  # distributed.info: a Distributed
     return record

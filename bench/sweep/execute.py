@@ -36,7 +36,7 @@ from bench.data.corpus import load_corpus, tokenizer_kind
 from bench.evaluate.catalog import eval_sources
 from bench.record.schema import RECORD_FILE, RunRecord, read_record, update_record
 from bench.run.pipeline import AFTER_TRAINING, RESUMABLE_CHANGES, check_eval_tasks
-from bench.sweep import lr_search
+from bench.sweep import cluster, lr_search
 from bench.sweep.grid import (
     Cell,
     PlannedRun,
@@ -152,12 +152,18 @@ def stop_children(signum: int) -> None:
             child.send_signal(signum)
 
 
-def run_child(run: PlannedRun, out: Path, threads: int) -> int:
-    """Train `run` in a child process writing to its log; returns the exit code (128 + the signal for a
-    child that a stopping sweep did not start)."""
+def prepare_child(run: PlannedRun, out: Path) -> Path:
+    """Write the child's config file (and the output directory); returns its log's path."""
     log = log_path(out, run)
     log.parent.mkdir(parents=True, exist_ok=True)
     write_json(config_path(out, run), child_config(run).to_dict())
+    return log
+
+
+def run_child(run: PlannedRun, out: Path, threads: int) -> int:
+    """Train `run` in a child process writing to its log; returns the exit code (128 + the signal for a
+    child that a stopping sweep did not start)."""
+    log = prepare_child(run, out)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     with log.open("w") as fh, _children_lock:
         if _stop:
@@ -203,9 +209,12 @@ class Sweep:
     search: dict[str, lr_search.CellSearch] = field(default_factory=dict)  # the searched cells
     done: int = 0
     total: int = 0
+    cluster: cluster.Submitit | None = None  # --executor submitit; None: local child processes
 
     @property
     def threads(self) -> int:
+        if self.cluster is not None:
+            return self.cluster.threads()
         return max(1, (os.cpu_count() or 1) // self.jobs)
 
     def sweep_info(self, run: PlannedRun) -> dict[str, Any] | None:
@@ -254,12 +263,25 @@ class Sweep:
             else:
                 todo.append(run)
         self.write_manifest()
-        with cf.ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            futures = {pool.submit(timed_child, run, self.out, self.threads): run for run in todo}
-            for future in cf.as_completed(futures):
-                self.finish(futures[future], *future.result())
+        if self.cluster is not None:
+            self.submit(todo)
+        else:
+            with cf.ThreadPoolExecutor(max_workers=self.jobs) as pool:
+                futures = {pool.submit(timed_child, run, self.out, self.threads): run for run in todo}
+                for future in cf.as_completed(futures):
+                    self.finish(futures[future], *future.result())
         if _stop:
             raise Interrupted(_stop[0], self.done)
+
+    def submit(self, todo: list[PlannedRun]) -> None:
+        """Run `todo` as one submitit job array (bench/sweep/cluster.py): each task runs the local
+        executor's child command, so finishing, failing and resuming are the same."""
+        assert self.cluster is not None
+        tasks = [(self.cluster.command(child_command(run, self.out)[3:]), prepare_child(run, self.out))
+                 for run in todo]
+        self.cluster.run_array(f"bench-sweep-{self.name}", tasks,
+                               lambda i, code, wall_s: self.finish(todo[i], code, wall_s),
+                               lambda: _stop[0] if _stop else None)
 
     def track(self, run: PlannedRun) -> None:
         """Enter a finished trial into its cell's search (a failed one ranks last)."""
@@ -405,6 +427,7 @@ def build_sweep(args: argparse.Namespace) -> Sweep:
     """Parse, plan and validate the whole sweep; every user mistake surfaces here, before any run."""
     if args.jobs < 1:
         raise BenchError(f"--jobs must be >= 1, got {args.jobs}")
+    cluster.from_args(args, args.out)  # the executor's own checks, before the grid is planned
     if args.lr_extensions < 0:
         raise BenchError(f"--lr-extensions must be >= 0, got {args.lr_extensions}")
     axes = [grid_axis(item) for item in args.grid]
@@ -429,8 +452,9 @@ def build_sweep(args: argparse.Namespace) -> Sweep:
         record = check_finished(args.out, run)
         if record is not None:
             run.skipped, run.status = True, record["status"]
+    executor = cluster.from_args(args, args.out)
     return Sweep(args.name or args.out.resolve().name, args.out, args.jobs, schemes, axes, seeds, lrs,
-                 args.lr_extensions, common, {c.id: c for c in cells}, candidates)
+                 args.lr_extensions, common, {c.id: c for c in cells}, candidates, cluster=executor)
 
 
 def lock_file(out: Path) -> Path:

@@ -44,12 +44,17 @@ class TrainState:
 
 
 def save_checkpoint(path: Path, cfg: Config, model: Transformer, opt: torch.optim.Optimizer,
-                    state: TrainState) -> None:
+                    state: TrainState, model_sd: dict[str, Any] | None = None,
+                    opt_sd: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> None:
     """Write a training checkpoint atomically (a run killed mid-write keeps its previous one). A write
-    that fails (disk full, file size limit) is one clear error; the previous checkpoint stays intact."""
+    that fails (disk full, file size limit) is one clear error; the previous checkpoint stays intact.
+    A distributed run passes the gathered state dicts (`model_sd`, `opt_sd`) and its `distributed` entry
+    (`extra`); a single-process checkpoint has neither."""
     try:
-        torch_save(path, {"format": CHECKPOINT_FORMAT, "config": cfg.to_dict(), "model": model.state_dict(),
-                          "optimizer": opt.state_dict(), "state": state.__dict__})
+        torch_save(path, {"format": CHECKPOINT_FORMAT, "config": cfg.to_dict(),
+                          "model": model.state_dict() if model_sd is None else model_sd,
+                          "optimizer": opt.state_dict() if opt_sd is None else opt_sd,
+                          "state": state.__dict__, **(extra or {})})
     except OSError as exc:  # the atomic write removed its temporary file: the old checkpoint is whole
         raise BenchError(f"could not write checkpoint {path} at step {state.step}: {exc.strerror or exc}; "
                          "the previous checkpoint is intact") from None

@@ -38,6 +38,8 @@ class TrainerView(Protocol):
 
     def validation_losses(self) -> dict[str, float]: ...
 
+    def save(self, path: Path) -> None: ...  # the training checkpoint (collective under FSDP2)
+
 
 class Callback:
     """A training-time hook. Every method is a no-op; a subclass overrides those it needs.
@@ -48,6 +50,10 @@ class Callback:
 
     # Higher runs first at every hook; equal priorities keep the order they were given in.
     priority: ClassVar[int] = 0
+    # A distributed run calls callbacks on rank 0 only, except under FSDP2 those whose work is collective
+    # (a forward pass through the sharded model, gathering the shards): those run on every rank, and only
+    # rank 0 writes (bench/train/distributed.py).
+    collective: ClassVar[bool] = False
 
     def on_train_start(self, trainer: TrainerView) -> None:
         """Before the first step of a `run` call (which may resume mid-run: see `trainer.state.step`)."""

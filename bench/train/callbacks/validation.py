@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from bench.train.callbacks.base import Callback, TrainerView
 
 
 class ValidationLoss(Callback):
     """Records the held-out loss per source (`Trainer.validation_losses`) and their mean into
-    `state.val_curve`, the latest per-source losses and the best mean so far."""
+    `state.val_curve`, the latest per-source losses and the best mean so far. Collective: under FSDP2
+    every rank takes part in the forward passes (each computes the same losses)."""
+
+    collective: ClassVar[bool] = True
 
     def on_step_end(self, trainer: TrainerView, step: int, loss: float, grad_norm: float) -> None:
         s, t = trainer.state, trainer.cfg.train
