@@ -26,7 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="output format (default: from --out's suffix, else github)")
     p.add_argument("--out", type=Path, metavar="FILE", help="write here (atomically) instead of stdout")
     p.add_argument("--figure", type=Path, metavar="STEM",
-                   help="also write STEM-gamma and STEM-phase .png/.svg where the suite has them")
+                   help="also write STEM-gamma and STEM-phase .png/.svg where the suite has them "
+                   "(--kind learnability: STEM.png/.svg, the learning curves)")
+    p.add_argument("--kind", choices=["leaderboard", "learnability"],
+                   help="leaderboard (default): ranked tables; learnability: per suite, which task "
+                   "accuracies each scheme learned (mean [95%% CI] over seeds, chance, learned yes/no)")
     p.add_argument("--manifest", type=Path, metavar="FILE",
                    help="regenerate the tables this manifest lists (default results/leaderboards.toml)")
     p.add_argument("--check", action="store_true",
@@ -38,7 +42,7 @@ def cmd(args: argparse.Namespace) -> int:
     from bench.report import leaderboard as lb
 
     options = {"runs": args.runs, "suite": args.suite, "reference": args.reference, "headline": args.headline,
-               "format": args.format, "out": args.out, "figure": args.figure}
+               "format": args.format, "out": args.out, "figure": args.figure, "kind": args.kind}
     given = [f"--{k}" for k, v in options.items() if v is not None]
     if args.check or args.manifest is not None or not given:
         if given:
@@ -49,4 +53,5 @@ def cmd(args: argparse.Namespace) -> int:
             check_output_dir(path.parent, flag)
             if path.is_dir():
                 raise BenchError(f"{flag} {path} is a directory; name a file")
-    return lb.leaderboard(lb.TableSpec(**{**options, "runs": args.runs or lb.DEFAULT_RUNS}))
+    return lb.leaderboard(lb.TableSpec(**{**options, "runs": args.runs or lb.DEFAULT_RUNS,
+                                          "kind": args.kind or lb.KINDS[0]}))

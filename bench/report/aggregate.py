@@ -146,14 +146,20 @@ def build_suite(name: str, key: SuiteKey, runs: Sequence[LoadedRecord], referenc
                  gamma_sweeps(rows, metric), phases, mixed, comparisons)
 
 
-def build_suites(runs: Sequence[LoadedRecord], suite: str | None = None, reference: str | None = None,
-                 headline: str | None = None) -> list[Suite]:
-    """One Suite per suite key (or only `suite`), in name order."""
+def group_runs(runs: Sequence[LoadedRecord], suite: str | None = None) -> list[tuple[str, SuiteKey,
+                                                                                   list[LoadedRecord]]]:
+    """(name, key, runs) of each suite (or only `suite`), in name order."""
     by_key: dict[SuiteKey, list[LoadedRecord]] = {}
     for run in runs:
         by_key.setdefault(suite_key(run.record), []).append(run)
     names = suite_names(by_key)
     if suite is not None and suite not in names.values():
         raise BenchError(f"unknown suite {suite!r} (suites: {', '.join(sorted(names.values()))})")
-    chosen = sorted((name, k) for k, name in names.items() if suite in (None, name))
-    return [build_suite(name, k, by_key[k], reference, headline) for name, k in chosen]
+    return [(name, k, by_key[k]) for name, k in sorted((name, k) for k, name in names.items()
+                                                         if suite in (None, name))]
+
+
+def build_suites(runs: Sequence[LoadedRecord], suite: str | None = None, reference: str | None = None,
+                 headline: str | None = None) -> list[Suite]:
+    """One Suite per suite key (or only `suite`), in name order."""
+    return [build_suite(name, k, group, reference, headline) for name, k, group in group_runs(runs, suite)]

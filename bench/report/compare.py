@@ -28,8 +28,8 @@ import numpy as np
 from bench.core.errors import BenchError
 from bench.evaluate.documents import read_docs
 from bench.record.schema import DocFile, TaskDocs
-from bench.report.metrics import METRICS
-from bench.report.records import LoadedRecord, dig, number, warn
+from bench.report.metrics import HOP_METRICS, METRICS, chance
+from bench.report.records import LoadedRecord, warn
 from bench.report.rows import Row
 from bench.report.stats import (
     DocScores,
@@ -71,11 +71,12 @@ class Comparisons:
 
 
 def task_chance(rows: Sequence[Row], task: str) -> float | None:
+    """The chance level of the task's accuracy, from the first record that stores one."""
     for row in rows:
         for run in row.runs.values():
-            chance = number(dig(run.record, "eval", task, "chance"))
-            if chance is not None:
-                return chance
+            level = chance(run.record, task)
+            if level is not None:
+                return level
     return None
 
 
@@ -83,8 +84,9 @@ def columns(rows: Sequence[Row], groups: dict[str, tuple[str, ...]]) -> list[Col
     """The suite's compared columns: every ranked metric that some row has (not the per-hop accuracies,
     a detail table of their own), then each task of the group scores (chance-normalized accuracy)."""
     out = []
+    hops = {k for keys in HOP_METRICS.values() for k in keys}
     for m in METRICS:
-        if m.better is None or m.key.startswith("deduction_hop") or m.key in UNTESTED or \
+        if m.better is None or m.key in hops or m.key in UNTESTED or \
                 not any(r.values(m.key) for r in rows):
             continue
         parts: tuple[tuple[str, str, float], ...] = ()

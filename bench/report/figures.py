@@ -1,6 +1,7 @@
 """Leaderboard figures (docs/leaderboard.md): per suite, the γ-sweep plot (reasoning score and final
 training loss against γ, critical γ marked), the phase heat maps (γ × depth) and the loss-vs-LR curves
-of the schemes' learning-rate searches, as PNG and SVG."""
+of the schemes' learning-rate searches; for a learnability table, the accuracy-vs-step curves of its
+task metrics. As PNG and SVG."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from matplotlib.figure import Figure
 
 from bench.core.plotting import figure, save
 from bench.report.aggregate import Suite
+from bench.report.learnability import LearnSuite, curve_metrics, finished
 from bench.report.metrics import METRIC
 from bench.report.records import number
 from bench.report.rows import Row
@@ -104,19 +106,61 @@ def lr_figure(suite: Suite) -> Figure:
     return fig
 
 
+def figure_bytes(fig: Figure, stem: Path) -> dict[Path, bytes]:
+    """PNG and SVG bytes of `fig`, keyed by their final paths <stem>.png and <stem>.svg."""
+    # Drawn into a scratch folder, so that `--check` compares the bytes without writing the real files.
+    with tempfile.TemporaryDirectory() as tmp:
+        return {stem.parent / path.name: path.read_bytes() for path in save(fig, Path(tmp) / stem.name)}
+
+
 def figure_files(suites: Sequence[Suite], stem: Path) -> dict[Path, bytes]:
     """PNG and SVG bytes of each suite's γ-sweep plot, phase heat map and LR curves, keyed by final
     path: <stem>-gamma / <stem>-phase / <stem>-lr, with the suite's name inserted when there are several
     suites."""
     out: dict[Path, bytes] = {}
-    # Drawn into a scratch folder, so that `--check` compares the bytes without writing the real files.
-    with tempfile.TemporaryDirectory() as tmp:
-        for suite in suites:
-            prefix = f"{stem.name}-{file_stem(suite.name)}" if len(suites) > 1 else stem.name
-            figures = ([("gamma", gamma_figure)] if suite.sweeps else []) + \
-                      ([("phase", phase_figure)] if suite.phases else []) + \
-                      ([("lr", lr_figure)] if any(lr_curve(r)[0] for r in suite.rows) else [])
-            for kind, make in figures:
-                for path in save(make(suite), Path(tmp) / f"{prefix}-{kind}"):
-                    out[stem.parent / path.name] = path.read_bytes()
+    for suite in suites:
+        prefix = f"{stem.name}-{file_stem(suite.name)}" if len(suites) > 1 else stem.name
+        figures = ([("gamma", gamma_figure)] if suite.sweeps else []) + \
+                  ([("phase", phase_figure)] if suite.phases else []) + \
+                  ([("lr", lr_figure)] if any(lr_curve(r)[0] for r in suite.rows) else [])
+        for kind, make in figures:
+            out.update(figure_bytes(make(suite), stem.with_name(f"{prefix}-{kind}")))
     return out
+
+
+CURVE_COLUMNS = 3
+
+
+def curve_figure(suites: Sequence[LearnSuite]) -> Figure | None:
+    """Accuracy vs step, one panel per suite and task metric evaluated during training, one line per run
+    (its periodic evaluations and final score), coloured by scheme; chance dotted. None: no curves."""
+    panels = [(suite, metric) for suite in suites for metric in curve_metrics(suite)]
+    if not panels:
+        return None
+    labels = sorted({row.label for suite in suites for row in suite.rows})
+    colors = {label: f"C{i % 10}" for i, label in enumerate(labels)}
+    nrows = -(-len(panels) // CURVE_COLUMNS)
+    fig, axes = figure(ncols=CURVE_COLUMNS, nrows=nrows, width=3.6, height=2.8)
+    for ax, (suite, metric) in zip(axes, panels, strict=False):
+        for row in suite.rows:
+            for i, run in enumerate(finished(row)):
+                points = metric.curve(run.record)
+                ax.plot([s for s, _ in points], [v for _, v in points], marker=".", color=colors[row.label],
+                        alpha=0.8, label=row.label if i == 0 else None)
+        level = next(e.chance for e in suite.metrics if e.metric is metric)
+        if level is not None:
+            ax.axhline(level, color="grey", linestyle=":", linewidth=1)
+        ax.set_title(f"{metric.header}\n{suite.name}", fontsize=8)
+        ax.set_xlabel("step", fontsize=8)
+        ax.set_ylabel("accuracy", fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=6)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    return fig
+
+
+def curve_files(suites: Sequence[LearnSuite], stem: Path) -> dict[Path, bytes]:
+    """<stem>.png and <stem>.svg of the learning curves; nothing when no run has a curve."""
+    fig = curve_figure(suites)
+    return {} if fig is None else figure_bytes(fig, stem)

@@ -12,6 +12,9 @@ Manifest (`results/leaderboards.toml`; `python -m bench leaderboard` with no opt
     reference = "normal"               # optional; default: the rule of bench.report.aggregate
     headline = "bpb"                   # optional; a metric key (bench.report.metrics.METRICS)
     figure = "figures/nano-baselines"  # optional stem: <stem>-gamma and <stem>-phase .png/.svg
+    kind = "leaderboard"               # optional: leaderboard | learnability (bench.report.learnability:
+                                       # per suite, which task accuracies each scheme learned; its figure
+                                       # is <stem>.png/.svg, the learning curves; no reference or headline)
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from bench.report.render import FORMATS, render
 SUFFIX_FORMATS = {".md": "github", ".tex": "latex", ".csv": "csv", ".html": "html"}
 DEFAULT_RUNS = Path("results/runs")
 DEFAULT_MANIFEST = Path("results/leaderboards.toml")
-MANIFEST_KEYS = ("out", "runs", "format", "suite", "reference", "headline", "figure")
+MANIFEST_KEYS = ("out", "runs", "format", "suite", "reference", "headline", "figure", "kind")
+KINDS = ("leaderboard", "learnability")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class TableSpec:
     reference: str | None = None
     headline: str | None = None
     figure: Path | None = None
+    kind: str = "leaderboard"
 
     def fmt(self) -> str:
         if self.format is not None:
@@ -55,6 +60,8 @@ class TableSpec:
 
 def build(spec: TableSpec) -> tuple[str, dict[Path, bytes]]:
     """The document's text and the figure files of one table."""
+    if spec.kind == "learnability":
+        return learnability_document(spec)
     if spec.headline is not None and spec.headline not in HEADLINES:
         raise BenchError(f"unknown headline {spec.headline!r} (choose from {', '.join(HEADLINES)})")
     suites = build_suites(load_runs(spec.runs), spec.suite, spec.reference, spec.headline)
@@ -64,6 +71,23 @@ def build(spec: TableSpec) -> tuple[str, dict[Path, bytes]]:
     from bench.report.figures import figure_files  # loads matplotlib: only when figures are asked for
 
     return text, figure_files(suites, spec.figure)
+
+
+def learnability_document(spec: TableSpec) -> tuple[str, dict[Path, bytes]]:
+    """A learnability document (bench.report.learnability) and its learning-curve figure."""
+    # It ranks nothing and compares with no reference: those options would be silently meaningless.
+    for key in ("reference", "headline"):
+        if getattr(spec, key) is not None:
+            raise BenchError(f"`{key}` does not apply to kind learnability")
+    from bench.report.learnability import build_learnability, render_learnability
+
+    suites = build_learnability(load_runs(spec.runs), spec.suite)
+    text = render_learnability(suites, spec.fmt())
+    if spec.figure is None:
+        return text, {}
+    from bench.report.figures import curve_files  # loads matplotlib: only when figures are asked for
+
+    return text, curve_files(suites, spec.figure)
 
 
 def write_outputs(files: dict[Path, bytes]) -> None:
@@ -89,10 +113,17 @@ def _manifest_entry(entry: Any, base: Path, where: str) -> TableSpec:
             raise BenchError(f"{where}: `{key}` must be a string")
     if entry.get("format") is not None and entry["format"] not in FORMATS:
         raise BenchError(f"{where}: unknown format {entry['format']!r} (choose from {', '.join(FORMATS)})")
+    if entry.get("kind", KINDS[0]) not in KINDS:
+        raise BenchError(f"{where}: unknown kind {entry['kind']!r} (choose from {', '.join(KINDS)})")
+    if entry.get("kind") == "learnability":
+        given = [key for key in ("reference", "headline") if key in entry]
+        if given:
+            raise BenchError(f"{where}: {', '.join(given)} does not apply to kind learnability")
     return TableSpec(out=base / entry["out"], runs=base / entry["runs"], format=entry.get("format"),
                      suite=entry.get("suite"), reference=entry.get("reference"),
                      headline=entry.get("headline"),
-                     figure=base / entry["figure"] if "figure" in entry else None)
+                     figure=base / entry["figure"] if "figure" in entry else None,
+                     kind=entry.get("kind", KINDS[0]))
 
 
 def load_manifest(path: Path) -> list[TableSpec]:

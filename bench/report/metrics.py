@@ -6,7 +6,9 @@ is the trainer's best validation loss (nats per token on the corpus's own valida
 is the last step's loss. Reasoning / knowledge: unweighted mean of the chance-normalized accuracy
 (acc − chance)/(1 − chance) over the tasks of `initbench_reasoning` / `initbench_knowledge` (as
 tasks/*.yaml declare them) that every scored run of the suite has. Synthetic scores are raw accuracies.
-Token-bucket losses (`loss_<bucket>`) feed the Δloss columns.
+Token-bucket losses (`loss_<bucket>`) feed the Δloss columns. An accuracy's chance level, its binomial
+standard error and its learning curve are read beside it (`chance`, `Metric.stderr`, `Metric.curve`), so
+its path is written once, in its registry entry.
 
 Provenance: a task that runs of one suite scored under different known conditions (document limit or
 seeded subset, seed, lm-eval version; `record.evaluation.tasks`) makes every score read from it a
@@ -24,7 +26,9 @@ from bench.record.schema import BUCKETS, RunRecord, describe_conditions, scoring
 from bench.report.records import dig, number
 from bench.report.stats import mean
 
-HOPS = (1, 2, 3, 4, 5)  # the deduction task's hop counts (acc_hop1..5)
+HOPS = (1, 2, 3, 4, 5)  # the deduction tasks' hop counts (acc_hop1..5)
+STEPS = ("train", "steps")  # the optimizer steps a run took: where its final scores sit on a curve
+EVAL_CURVE = ("train", "eval_curve")  # periodic evaluations: {"step", <task>: scores as in `eval`}
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,30 @@ class Metric:
     def value(self, record: RunRecord) -> float | None:
         return number(dig(record, *self.path))
 
+    @property
+    def accuracy(self) -> bool:
+        """An lm-eval accuracy (`eval.<task>.acc*`): what has a chance level and a learning curve."""
+        return len(self.path) == 3 and self.path[0] == "eval" and self.path[2].startswith("acc")
+
+    def stderr(self, record: RunRecord) -> float | None:
+        """The score's standard error over documents, which lm-eval stores beside it as `<metric>_stderr`."""
+        return number(dig(record, *self.path[:-1], f"{self.path[-1]}_stderr"))
+
+    def curve(self, record: RunRecord) -> list[tuple[int, float]]:
+        """(step, value) at each periodic evaluation (`train.eval_curve`, whose points hold the scores as
+        `eval` does) and the final score at the last step, sorted by step; the final score replaces a
+        periodic one taken at the same step."""
+        points: dict[int, float] = {}
+        curve = dig(record, *EVAL_CURVE)
+        for point in curve if isinstance(curve, list) else []:
+            step, value = dig(point, "step"), number(dig(point, *self.path[1:]))
+            if isinstance(step, int) and value is not None:
+                points[step] = value
+        steps, final = dig(record, *STEPS), self.value(record)
+        if isinstance(steps, int) and final is not None:
+            points[steps] = final
+        return sorted(points.items())
+
 
 METRICS: tuple[Metric, ...] = (
     Metric("bpb", "val bpb", "low", 3, ("eval", "val_text", "bits_per_byte")),
@@ -53,11 +81,15 @@ METRICS: tuple[Metric, ...] = (
     Metric("anchor_symmetric", "anchor symmetric", None, 3, ("eval", "anchor_unseen", "acc_symmetric")),
     Metric("anchor_seen", "anchor seen", "high", 3, ("eval", "anchor_seen", "acc")),
     Metric("rsnmem_heldout", "rsnmem held-out", "high", 3, ("eval", "rsnmem", "acc_reasoning_heldout")),
+    Metric("rsnmem_train", "rsnmem trained pairs", "high", 3, ("eval", "rsnmem", "acc_reasoning_train")),
+    Metric("rsnmem_memory", "rsnmem memory", "high", 3, ("eval", "rsnmem", "acc_memory")),
     Metric("deduction", "deduction", "high", 3, ("eval", "deduction", "acc")),
     *(Metric(f"deduction_hop{h}", f"deduction hop {h}", "high", 2, ("eval", "deduction", f"acc_hop{h}"))
       for h in HOPS),
     # The reasoning suite's held-out scores (tasks/initbench_reasoning_suite.yaml, docs/data.md).
     Metric("deduction_chain", "deduction chain", "high", 3, ("eval", "deduction_chain", "acc")),
+    *(Metric(f"deduction_chain_hop{h}", f"deduction chain hop {h}", "high", 2,
+             ("eval", "deduction_chain", f"acc_hop{h}")) for h in HOPS),
     Metric("recall", "recall held-out", "high", 3, ("eval", "recall", "acc")),
     Metric("recall_long", "recall longer", "high", 3, ("eval", "recall", "acc_long")),
     Metric("modadd", "modadd held-out", "high", 3, ("eval", "modadd", "acc")),
@@ -65,6 +97,16 @@ METRICS: tuple[Metric, ...] = (
     Metric("tokens_per_s", "tok/s", "high", 0, ("train", "tokens_per_s")),
 )
 METRIC = {m.key: m for m in METRICS}
+# What one run cost (listed per run beside the learnability table); facts, not scores: no leaderboard column.
+RUN_FACTS: tuple[Metric, ...] = (
+    Metric("steps", "steps", None, 0, STEPS),
+    Metric("tokens", "tokens", None, 0, ("train", "tokens")),
+    Metric("train_wall_s", "train wall s", None, 0, ("train", "wall_s")),
+    Metric("eval_wall_s", "scoring wall s", None, 0, ("evaluation", "wall_s")),
+    Metric("threads", "threads", None, 0, ("env", "threads")),
+)
+# Per-hop accuracies of a deduction score: detail, shown in a table of their own and not compared.
+HOP_METRICS = {base: tuple(f"{base}_hop{h}" for h in HOPS) for base in ("deduction", "deduction_chain")}
 HEADLINES = tuple(m.key for m in METRICS if m.better is not None)
 # A single synthetic corpus is ranked by its held-out reasoning score (the task its test split measures).
 CORPUS_HEADLINE = {"anchor": "anchor_inferential", "rsnmem": "rsnmem_heldout",
@@ -79,6 +121,13 @@ def task_groups() -> dict[str, tuple[str, ...]]:
 def task_score(record: RunRecord, task: str) -> float | None:
     """A task's chance-normalized accuracy."""
     return number(dig(record, "eval", task, "normalized"))
+
+
+def chance(record: RunRecord, task: str, metric: str = "acc") -> float | None:
+    """The chance level the record stores for `task` (`eval.<task>.chance`, the task's metadata): one
+    number for every metric, or one per metric name."""
+    value = dig(record, "eval", task, "chance")
+    return number(value.get(metric) if isinstance(value, dict) else value)
 
 
 def bucket_loss(record: RunRecord, bucket: str) -> float | None:

@@ -102,6 +102,20 @@ def summarize(values: Sequence[float]) -> Summary:
     return Summary(len(values), m, s, m - half, m + half)
 
 
+def summarize_accuracy(values: Sequence[float], stderr: float | None = None) -> Summary:
+    """The Summary of per-seed accuracies: the t interval over seeds, or from one seed the binomial
+    interval over its documents, value ± z₀.₉₇₅ · `stderr` (no interval when the stderr is unknown)."""
+    if len(values) != 1 or stderr is None:
+        return summarize(values)
+    half = z_quantile(0.975) * stderr
+    return Summary(1, values[0], None, values[0] - half, values[0] + half)
+
+
+def chance_normalized(value: float, chance: float) -> float:
+    """(value − chance)/(1 − chance): 0 at chance, 1 at perfect accuracy."""
+    return (value - chance) / (1.0 - chance)
+
+
 def paired_t_test(x: Sequence[float], y: Sequence[float]) -> float | None:
     """Two-sided p of the paired t-test of x against y (as scipy.stats.ttest_rel); None below two
     pairs or when every difference is zero."""

@@ -11,7 +11,7 @@ from bench.record.schema import BUCKETS
 from bench.report.aggregate import Suite
 from bench.report.compare import Column, test_name
 from bench.report.gamma import CRITICAL_ABS_TOL, CRITICAL_REL_TOL, GammaSweep, PhaseDiagram, trainable
-from bench.report.metrics import HOPS, METRIC, METRICS
+from bench.report.metrics import HOP_METRICS, HOPS, METRIC, METRICS
 from bench.report.records import dig, number
 from bench.report.rows import Row
 from bench.report.stats import BOOTSTRAP_RESAMPLES, PairedResult, Summary, summarize
@@ -147,7 +147,7 @@ def headline_block(suite: Suite) -> TableBlock:
 
 def score_block(suite: Suite) -> TableBlock:
     """Every score column (mean ± std over seeds), hop, bucket and speed columns aside."""
-    hop_keys = {f"deduction_hop{h}" for h in HOPS}
+    hop_keys = {k for keys in HOP_METRICS.values() for k in keys}
     cols: list[tuple[str, Cell]] = [("scheme", lambda r: r.label)]
     for m in METRICS:
         if m.key in hop_keys or m.key in ("spikes", "tokens_per_s") or \
@@ -197,14 +197,18 @@ def comparison_block(suite: Suite) -> TableBlock | None:
                       ["score", "scheme", "Δ", "95% CI", "p", "p (Holm)", "test"], rows)
 
 
-def hop_block(suite: Suite) -> TableBlock | None:
-    keys = [f"deduction_hop{h}" for h in HOPS]
-    if not any(r.values(k) for r in suite.rows for k in keys):
-        return None
-    rows = [[r.label, *(fmt_summary(r.summaries[k], 2) for k in keys)] for r in suite.rows]
-    return TableBlock(f"Deduction by hop: {suite.name}", ["Accuracy on the deduction documents with each "
-                      "number of hops, mean ± sample std over init seeds (chance 0.5)."],
-                      ["scheme", *(f"hop {h}" for h in HOPS)], rows)
+def hop_blocks(suite: Suite) -> list[TableBlock]:
+    """Per deduction task that some row scored by hop: accuracy per number of hops."""
+    out = []
+    for base, keys in HOP_METRICS.items():
+        if not any(r.values(k) for r in suite.rows for k in keys):
+            continue
+        name = METRIC[base].header
+        rows = [[r.label, *(fmt_summary(r.summaries[k], 2) for k in keys)] for r in suite.rows]
+        out.append(TableBlock(f"{name[0].upper()}{name[1:]} by hop: {suite.name}", [
+            f"Accuracy on the {name} documents with each number of hops, mean ± sample std over init "
+            "seeds (chance 0.5)."], ["scheme", *(f"hop {h}" for h in HOPS)], rows))
+    return out
 
 
 def bucket_block(suite: Suite) -> TableBlock | None:
@@ -296,7 +300,7 @@ def phase_cell(row: Row | None, marks: dict[str, str]) -> str:
 
 def blocks(suite: Suite) -> list[TableBlock]:
     """The suite's headline table, its detail tables, then one phase diagram per γ × depth family."""
-    details = [score_block(suite), task_block(suite), comparison_block(suite), hop_block(suite),
+    details = [score_block(suite), task_block(suite), comparison_block(suite), *hop_blocks(suite),
                bucket_block(suite), speed_block(suite)]
     out = [headline_block(suite), *(b for b in details if b is not None)]
     marks = trainability_marks(suite)
