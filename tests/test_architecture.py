@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("evaluate", "probes"),
     ("run",),
     ("report", "sweep", "export"),
+    ("verdict",),
     ("site",),
     ("cli",),
     ("__main__",),

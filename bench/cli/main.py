@@ -1,19 +1,20 @@
-"""Command line: `python -m bench {run,inits,eval,lm-eval,data,probe,sweep,leaderboard,export,report,speed}`
-... (see `--help` on each). Each subcommand lives in its own module with `add_parser(sub)` and `cmd(args)`;
-this module only builds the parser and dispatches."""
+"""Command line: `python -m bench
+{run,inits,eval,lm-eval,data,probe,sweep,leaderboard,verdict,export,report,speed} ...` (see `--help` on
+each). Each subcommand lives in its own module with `add_parser(sub)` and `cmd(args)`; this module only
+builds the parser and dispatches."""
 
 from __future__ import annotations
 
 import sys
 
-from bench.cli import data, export, inits, leaderboard, lm_eval, probe, report, run, speed, sweep
+from bench.cli import data, export, inits, leaderboard, lm_eval, probe, report, run, speed, sweep, verdict
 from bench.cli import eval as evaluate
 from bench.cli.common import Parser
 from bench.core.errors import BenchError
 from bench.train.interrupt import Terminated, signals_raise
 
 # In the order `python -m bench --help` lists them.
-SUBCOMMANDS = (run, inits, evaluate, lm_eval, data, probe, sweep, leaderboard, export, report, speed)
+SUBCOMMANDS = (run, inits, evaluate, lm_eval, data, probe, sweep, leaderboard, verdict, export, report, speed)
 
 
 def build_parser() -> Parser:

@@ -43,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how many times a cell's grid may grow one step beyond the edge its best LR sits "
                         "at (default %(default)s; 0 = never)")
     g = p.add_argument_group("every run (as for `run`)")
+    g.add_argument("--config", type=Path, metavar="FILE.toml",
+                   help="the config every --methods run starts from, as for `run` (preset < this file < "
+                        "--set < flags); not with --baselines, whose files are whole schemes")
     g.add_argument("--preset", help="anchor, nano (default), micro, small, base")
     g.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="any config field, as for `run` (repeatable)")
@@ -55,9 +58,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="runs directory (default %(default)s)")
     g.add_argument("--name", help="sweep name recorded in sweep.json and each record (default: --out's name)")
     g.add_argument("--jobs", type=int, default=1,
-                   help="runs at once, as local processes; each gets OMP_NUM_THREADS = max(1, CPUs // jobs) "
-                        "(default %(default)s)")
+                   help="runs at once: local processes, each with OMP_NUM_THREADS = max(1, CPUs // jobs); "
+                        "with --executor submitit the array tasks SLURM runs at once (default %(default)s)")
     g.add_argument("--dry-run", action="store_true", help="validate and print the planned runs; run nothing")
+    from bench.sweep.cluster import add_arguments
+
+    add_arguments(p)
     p.set_defaults(func=cmd)
 
 

@@ -63,6 +63,7 @@ class Shared:
     sets: list[str]
     flags: dict[str, Any]  # RUN_FLAGS name -> config value
     argv: list[str]  # the same as `run` arguments, as given (sweep.json's "common")
+    config: Path | None = None  # --config: the TOML every --methods run starts from
 
 
 @dataclass(frozen=True)
@@ -189,13 +190,20 @@ def variants(args: argparse.Namespace) -> list[Variant]:
 def shared(args: argparse.Namespace) -> Shared:
     """The settings every run shares, as config overrides and as `run` arguments."""
     given = {flag: getattr(args, flag) for flag in PASS_THROUGH if getattr(args, flag) is not None}
-    argv = [f"--set={item}" for item in args.set]
+    base = getattr(args, "config", None)
+    if base is not None and args.baselines:
+        # `run` takes one config file, and a baseline TOML is a whole scheme: a run could not be repeated
+        # with `run` arguments if a second file sat under it.
+        raise BenchError("--config is the base of --methods runs; baseline TOMLs (--baselines) are whole "
+                         "schemes and take no base file: sweep them without --config")
+    argv = ["--config", str(base)] if base is not None else []
+    argv += [f"--set={item}" for item in args.set]
     for flag, value in given.items():
         argv += [f"--{flag.replace('_', '-')}", str(value)]
     # The sweep keeps --eval-tasks as typed (so `argv` shows it as given); `run` splits it into a list.
     flags = {flag: names(value) if flag == "eval_tasks" else value
              for flag, value in given.items() if flag != "preset"}
-    return Shared(args.preset, list(args.set), flags, argv)
+    return Shared(args.preset, list(args.set), flags, argv, base)
 
 
 def seed_list(args: argparse.Namespace) -> list[int]:
@@ -226,7 +234,7 @@ def run_config(common: Shared, scheme: Variant, point: tuple[tuple[str, str], ..
     knobs checked (no data, no model)."""
     sets = [*common.sets, *(f"{key}={text}" for key, text in point)]
     flags = {**common.flags, **scheme.flags, "seed": seed, "lr": lr}
-    cfg = build_config(common.preset, scheme.config, override_mapping(flags, sets))
+    cfg = build_config(common.preset, scheme.config or common.config, override_mapping(flags, sets))
     inits.check(cfg.init)
     return cfg
 

@@ -330,3 +330,19 @@ def test_a_json_child_config_keeps_eval_limit_none(tmp_path, monkeypatch):
     assert execute.run_child(run, tmp_path, 1) == 5
     args = build_parser().parse_args(execute.child_command(run, tmp_path)[3:])
     assert run_config(args) == run.cfg and run_config(args).eval.limit is None
+
+
+def test_a_base_config_file_sits_under_every_methods_run(tmp_path, cli):
+    base = tmp_path / "base.toml"
+    base.write_text('preset = "anchor"\n[optim]\nlr = 2e-3\nweight_decay = 0.5\n[train]\nmax_steps = 7\n')
+    s = planned("--config", base, "--methods", "gamma", "--gamma", "0.5,1.0",
+                "--set", "optim.weight_decay=0.3", *OFF)
+    assert [r.id for r in s.candidates] == ["gamma-0.5-anchor-seed0", "gamma-1.0-anchor-seed0"]
+    for run in s.candidates:
+        # preset < file < --set < flags, as for `run --config`; the child's argv repeats the file.
+        assert run.cfg.preset == "anchor" and run.cfg.train.max_steps == 7 and run.cfg.optim.lr == 2e-3
+        assert run.cfg.optim.weight_decay == 0.3 and run.argv[:2] == ["--config", str(base)]
+        assert run_config(build_parser().parse_args(["run", *run.argv])) == run.cfg
+    code, _, err = cli("sweep", "--config", base, "--baselines", "all", "--out", tmp_path / "x", "--dry-run")
+    assert code == 2 and err.count("\n") == 1 and "--config is the base of --methods runs" in err
+    assert not (tmp_path / "x").exists()

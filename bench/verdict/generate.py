@@ -1,0 +1,129 @@
+"""What `python -m bench verdict` does: build every file the manifest names from records (VERDICT.md
+beside the manifest, each claim's table, each table-only claim's leaderboard), write them atomically or
+compare them byte for byte, print the plan, and run the sweeps (each as `python -m bench sweep`, which
+skips finished runs and resumes interrupted ones) before regenerating."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.report.leaderboard import TableSpec, build, write_outputs
+from bench.report.records import LoadedRecord
+from bench.verdict.evidence import LineResult, evaluate_claim, sweep_runs
+from bench.verdict.manifest import Claim, Manifest
+from bench.verdict.plan import Planner, measured_timings, plan_sweep
+from bench.verdict.render import claim_document, display_path, sweep_argv, sweep_command, verdict_document
+
+VERDICT_FILE = "VERDICT.md"
+
+
+def leaderboard_text(manifest: Manifest, claim: Claim) -> tuple[str | None, str]:
+    """A table-only claim's leaderboard through the leaderboard's own renderer, with its state in
+    words; a pending stub while its sweep has no finished record."""
+    assert claim.leaderboard is not None and claim.sweep is not None
+    out = manifest.base / claim.leaderboard
+    if not sweep_runs(manifest.out_dir(claim.sweep)):
+        return None, (f"# {claim.id}: {claim.source}\n\nPending: no finished record under "
+                      f"`{display_path(manifest, manifest.sweeps[claim.sweep].out)}` yet. Run "
+                      f"`{sweep_command(manifest, claim.sweep)}`, then `python -m bench verdict`.\n")
+    text, _ = build(TableSpec(out=out, runs=manifest.out_dir(claim.sweep)))
+    return "generated from the sweep's records by the leaderboard renderer", text
+
+
+def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
+    """Every file the manifest makes, by path."""
+    cache: dict[str, list[LoadedRecord]] = {}
+    results: dict[str, list[LineResult]] = {}
+    states: dict[str, str | None] = {}
+    files: dict[Path, bytes] = {}
+    for claim in manifest.claims:
+        results[claim.id] = evaluate_claim(manifest, claim, cache)
+        if claim.leaderboard is not None:
+            states[claim.id], text = leaderboard_text(manifest, claim)
+            files[manifest.base / claim.leaderboard] = text.encode()
+    for claim in manifest.claims:
+        if claim.table is not None:
+            files[manifest.base / claim.table] = claim_document(
+                manifest, claim, results[claim.id], states.get(claim.id)).encode()
+    document = verdict_document(manifest, manifest.claims, results, states)
+    files[manifest.base / VERDICT_FILE] = document.encode()
+    return files
+
+
+def regenerate(manifest: Manifest, check: bool = False) -> int:
+    """Write every file (unchanged ones are left alone); with `check`, write nothing and return 1 when
+    a file differs from its regeneration, naming it."""
+    files = verdict_files(manifest)
+    if not check:
+        write_outputs(files)
+        return 0
+    stale = [p for p, data in sorted(files.items()) if not p.is_file() or p.read_bytes() != data]
+    for path in stale:
+        print(f"differs: {path}")
+    if not stale:
+        print(f"up to date: {len(files)} files from {manifest.path}")
+    return 1 if stale else 0
+
+
+def hours(value: float | None) -> str:
+    return "?" if value is None else f"{value:.1f}"
+
+
+def print_plan(manifest: Manifest, claims: Sequence[Claim], planner: Planner, jobs: int | None) -> int:
+    """Planned runs and estimated wall hours per sweep and claim, and the total (plan.py)."""
+    timings = measured_timings(manifest.base)
+    plans = {}
+    for claim in claims:
+        for name in manifest.claim_sweeps(claim):
+            if name not in plans:
+                plans[name] = plan_sweep(manifest, name, planner, timings, jobs)
+    print(f"verdict plan from {manifest.path} (wall hours on {manifest.machine}; jobs as in the manifest"
+          + (f", overridden: {jobs}" if jobs else "") + ")")
+    for p in plans.values():
+        print(f"sweep {p.name}: {p.runs_min}-{p.runs_max} runs ({p.finished} finished), "
+              f"{hours(p.hours_min)}-{hours(p.hours_max)} h left; times from {p.source}")
+    # A sweep counts once: under the table-only claim it feeds, else under the first claim that reads it.
+    owner = {c.sweep: c.id for c in claims if c.sweep is not None}
+    for claim in claims:
+        for name in manifest.claim_sweeps(claim):
+            owner.setdefault(name, claim.id)
+    print("per claim (a sweep that several claims read counts once, under its owner):")
+    total_lo = total_hi = 0.0
+    for claim in claims:
+        mine = [plans[n] for n in manifest.claim_sweeps(claim) if owner[n] == claim.id]
+        shared = [n for n in manifest.claim_sweeps(claim) if owner[n] != claim.id]
+        lo, hi = sum(p.hours_min or 0.0 for p in mine), sum(p.hours_max or 0.0 for p in mine)
+        total_lo, total_hi = total_lo + lo, total_hi + hi
+        reuse = f"; reads {', '.join(f'{n} ({owner[n]})' for n in shared)}" if shared else ""
+        print(f"  {claim.id}: estimated {lo:.1f}-{hi:.1f} h (manifest budget {claim.budget_h:g} h){reuse}")
+    notes = [p.name for p in plans.values() if p.untimed_protocol]
+    unknown = [p.name for p in plans.values() if p.hours_min is None]
+    print(f"total: estimated {total_lo:.1f}-{total_hi:.1f} h; manifest budget "
+          f"{sum(c.budget_h for c in claims):g} h (stated total {manifest.total_h:g} h)")
+    if notes:
+        print(f"note: {', '.join(notes)} score under a protocol that no similar timed record used (powered "
+              "scores whole splits, the quick protocol 200 documents per task): their evaluation time is "
+              "underestimated")
+    if unknown:
+        print(f"note: no timed record like {', '.join(unknown)}: left out of the total")
+    return 0
+
+
+def run_claims(manifest: Manifest, claims: Sequence[Claim], jobs: int | None) -> int:
+    """Run or resume every sweep of `claims` as `python -m bench sweep`, then regenerate. Exit: 0 when
+    every sweep succeeded, the first signal exit (130/143: stopped, rerun to resume), else 1."""
+    names = list(dict.fromkeys(n for c in claims for n in manifest.claim_sweeps(c)))
+    worst = 0
+    for name in names:
+        argv = sweep_argv(manifest, manifest.sweeps[name], jobs)
+        argv[argv.index("--out") + 1] = str(manifest.out_dir(name))
+        print(f"verdict: sweep {name}", file=sys.stderr, flush=True)
+        code = subprocess.run([sys.executable, *argv[1:]], check=False).returncode
+        if code in (130, 143):
+            return code
+        worst = worst or (1 if code else 0)
+    regenerate(manifest)
+    return worst

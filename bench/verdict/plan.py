@@ -1,0 +1,126 @@
+"""`verdict --plan`: per sweep, the runs its LR protocol plans (docs/protocol.md#cost) and an estimate of
+their wall time from measured runs, per claim and in total.
+
+Estimate. Each planned cell's per-run wall time is the median `train.wall_s` (every run) plus the median
+`evaluation.wall_s` (the runs that are scored: not the LR trials) of committed records of the same
+preset, corpus and training budget (steps × batch) under the results folder; records of a verdict
+sweep count too, so the estimate sharpens as the sweeps run. The committed runs were timed two at a
+time on the 2-core machine (one thread each), so a sweep's wall time is the sum over its runs divided by
+its `--jobs`. Runs a sweep already finished cost nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.report.records import dig, number
+from bench.sweep.execute import Sweep
+from bench.verdict.manifest import Manifest
+
+Planner = Callable[[list[str]], Sweep]  # `python -m bench sweep` arguments -> the planned sweep (read-only)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median seconds per run of one (preset, corpus, steps, batch) and how many records they come from."""
+
+    train_s: float
+    eval_s: float
+    n: int
+    whole: bool  # every timed scoring covered whole splits (as the powered protocol does, near enough)
+
+
+def similarity_key(config: dict[str, Any]) -> tuple[Any, ...]:
+    return (config.get("preset"), dig(config, "data", "corpus"), dig(config, "train", "max_steps"),
+            dig(config, "train", "batch_size"))
+
+
+def measured_timings(results: Path) -> dict[tuple[Any, ...], Timing]:
+    """Median train and evaluation wall seconds per similarity key over every record under `results`."""
+    train: dict[tuple[Any, ...], list[float]] = {}
+    scored: dict[tuple[Any, ...], list[float]] = {}
+    partial: set[tuple[Any, ...]] = set()
+    for path in sorted(results.rglob("record.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        config = record.get("config") if isinstance(record, dict) else None
+        wall = number(dig(record, "train", "wall_s"))
+        if not isinstance(config, dict) or wall is None:
+            continue
+        key = similarity_key(config)
+        train.setdefault(key, []).append(wall)
+        evaluation = number(dig(record, "evaluation", "wall_s"))
+        if evaluation is not None:
+            scored.setdefault(key, []).append(evaluation)
+            tasks = dig(record, "evaluation", "tasks")
+            if not isinstance(tasks, dict) or any(
+                    dig(t, "protocol") != "powered" and dig(t, "documents") != dig(t, "split_documents")
+                    for t in tasks.values()):
+                partial.add(key)  # a limited (quick) scoring, or one from before provenance was kept
+    return {k: Timing(statistics.median(v), statistics.median(scored.get(k, [0.0])), len(v),
+                      k in scored and k not in partial) for k, v in train.items()}
+
+
+@dataclass
+class SweepPlan:
+    """A sweep's planned runs (fewest and most, by how many LR extensions its cells need), how many are
+    finished, and the estimated wall hours of what is left (None: no similar record was timed)."""
+
+    name: str
+    runs_min: int
+    runs_max: int
+    finished: int
+    hours_min: float | None
+    hours_max: float | None
+    source: str
+    untimed_protocol: bool = False  # scored under a protocol no similar timed record used: eval time low
+
+
+def plan_sweep(manifest: Manifest, name: str, planner: Planner, timings: dict[tuple[Any, ...], Timing],
+               jobs: int | None = None) -> SweepPlan:
+    spec = manifest.sweeps[name]
+    sweep = planner([*spec.args, "--out", str(manifest.out_dir(name)), "--name", name])
+    jobs = jobs or spec.jobs
+    lo = hi = 0.0
+    runs_lo = runs_hi = finished = 0
+    unknown: list[str] = []
+    sources: set[str] = set()
+    untimed = False
+    for cell in sweep.cells.values():
+        planned = [r for r in sweep.candidates if r.cell == cell.id]
+        timing = timings.get(similarity_key(planned[0].cfg.to_dict()))
+        if cell.searched:
+            trials = len(cell.lrs or [])
+            scored = len(sweep.seeds)  # the chosen trial, completed, and the other seeds
+            trained_lo = trials + len(sweep.seeds) - 1
+            trained_hi = trained_lo + sweep.max_extensions
+        else:
+            scored = trained_lo = trained_hi = len(sweep.seeds)
+        done = sum(r.skipped for r in planned if not r.trial or not cell.searched)
+        done_trials = sum(r.skipped for r in planned if r.trial)
+        finished += done + done_trials
+        runs_lo += trained_lo
+        runs_hi += trained_hi
+        if timing is None:
+            unknown.append(cell.id)
+            continue
+        untimed |= planned[0].cfg.eval.protocol == "powered" and not timing.whole
+        sources.add(f"{timing.n} records of {planned[0].cfg.preset}/{planned[0].cfg.data.corpus}/"
+                    f"{planned[0].cfg.train.max_steps}×{planned[0].cfg.train.batch_size}"
+                    f" ({'whole splits' if timing.whole else 'limited'} scoring timed)")
+        left_scored = max(0, scored - done)
+        lo += max(0, trained_lo - done - done_trials) * timing.train_s + left_scored * timing.eval_s
+        hi += max(0, trained_hi - done - done_trials) * timing.train_s + left_scored * timing.eval_s
+    source = "; ".join(sorted(sources))
+    if unknown:
+        source += ("; " if source else "") + f"no timed record like {unknown[0]}"
+    known = not unknown
+    return SweepPlan(name, runs_lo, runs_hi, finished, lo / jobs / 3600 if known else None,
+                     hi / jobs / 3600 if known else None, source, untimed)

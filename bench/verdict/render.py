@@ -1,0 +1,186 @@
+"""results/VERDICT.md and each claim's table, as text from templates over the numbers of
+bench.verdict.evidence: nothing in them is typed by hand, and the same records give the same bytes."""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.verdict.evidence import BUCKET_PAIR, VERDICTS, LineResult, describe_selector, metric_header
+from bench.verdict.manifest import Claim, Line, Manifest, SweepSpec
+
+RULE = ("Δ = scheme − reference, paired by init seed (and by document where the runs kept per-document "
+        "outputs: the leaderboard's paired bootstrap over seeds × documents; otherwise a paired t-test "
+        "over seeds); 95 % CI; two-sided p, Holm-adjusted across the lines of one claim. **reproduced**: "
+        "Holm p < 0.05 and Δ in the claimed direction; **refuted**: Holm p < 0.05 and Δ the other way, or "
+        "the CI inside ±SESOI (the smallest effect of interest, where the line sets one); "
+        "**inconclusive**: neither (the MDE, the effect the test would detect with 80 % power, says what "
+        "it could have seen); **pending**: fewer finished seed pairs than the line's minimum. A critical "
+        "γ is reproduced when the 95 % bootstrap CI over seeds excludes both ends of the swept range, "
+        "refuted when the whole CI sits on one end.")
+
+
+def display_path(manifest: Manifest, relative: str) -> str:
+    """A manifest path as commands show it: relative to the working directory the manifest was named
+    from, normalized, so the text does not depend on how the manifest path was spelled."""
+    return Path(os.path.normpath(manifest.base / relative)).as_posix()
+
+
+def sweep_argv(manifest: Manifest, spec: SweepSpec, jobs: int | None = None) -> list[str]:
+    """The exact `python -m bench sweep` command of a manifest sweep (resumes when rerun)."""
+    return ["python", "-m", "bench", "sweep", *spec.args, "--out", display_path(manifest, spec.out),
+            "--name", spec.name, "--jobs", str(jobs or spec.jobs)]
+
+
+def sweep_command(manifest: Manifest, name: str) -> str:
+    return shlex.join(sweep_argv(manifest, manifest.sweeps[name]))
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}g}"
+
+
+def signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.3g}"
+
+
+def quantity(line: Line) -> str:
+    """What Δ measures, in words, from the line's fields."""
+    scheme = describe_selector(line.scheme)
+    reference = describe_selector(line.reference) if line.reference else None
+    if line.kind == "compare":
+        return f"{metric_header(line.metric)}: [{scheme}] − [{reference}]"
+    if line.kind == "contrast":
+        return f"{metric_header(line.metric)} − {metric_header(line.minus)} of [{scheme}]"
+    if line.kind == "bucket_contrast":
+        a, b = (bucket.replace("_", "-") for bucket in BUCKET_PAIR)
+        return f"Δloss {a} − Δloss {b} (nats): [{scheme}] − [{reference}]"
+    if line.kind == "trajectory":
+        what = f"{line.statistic} of {line.measure} (mean over roles)"
+        return f"{what}: [{scheme}] − [{reference}]" if reference else f"{what} of [{scheme}], vs 0"
+    gammas = ", ".join(f"{g:g}" for g in line.gammas)
+    return f"critical γ by {metric_header(line.metric)} over γ {gammas} of [{scheme}]"
+
+
+def interval(line: Line, r: LineResult) -> str:
+    """The 95 % CI as text ("none" for a critical-γ bound where resamples had no critical γ)."""
+    assert r.result is not None
+    if line.kind == "critical_gamma":
+        low = "none" if r.result.ci_low == -math.inf else f"{r.result.ci_low:g}"
+        return f"[{low}, {r.result.ci_high:g}]"
+    return f"[{signed(r.result.ci_low)}, {signed(r.result.ci_high)}]"
+
+
+def effect(line: Line, r: LineResult) -> str:
+    if r.result is None:
+        return "—"
+    if line.kind == "critical_gamma":
+        return f"γ* = {number(r.critical)} {interval(line, r)}"
+    return f"{signed(r.result.delta)} {interval(line, r)}"
+
+
+def expectation(line: Line) -> str:
+    if line.kind == "critical_gamma":
+        return "interior γ*"
+    sesoi = f", SESOI {line.sesoi:g}" if line.sesoi is not None else ""
+    return ("Δ > 0" if line.expect == "higher" else "Δ < 0") + sesoi
+
+
+def tuned(value: bool | None) -> str:
+    return "—" if value is None else ("yes" if value else "no")
+
+
+def sentence(claim: Claim, line: Line, r: LineResult) -> str:
+    """The line's verdict in one templated sentence."""
+    if r.verdict == "pending":
+        return (f"pending: {r.pairs} of {line.min_seeds} seed pairs finished; continue with "
+                f"`python -m bench verdict --run --claims {claim.id}` (sweep `{line.sweep}`, whose command "
+                "is listed under Sweeps).")
+    assert r.result is not None
+    test = r.result.test if r.result.test != "t" else "paired t-test over seeds"
+    if r.result.test == "bootstrap":
+        test = f"paired bootstrap over {r.result.seeds} seeds × {r.result.documents} documents"
+    if line.kind == "critical_gamma":
+        return (f"{r.verdict}: critical γ {number(r.critical)}, 95 % CI {interval(line, r)} over {r.pairs} "
+                f"seeds ({test}); no p, so no MDE: the CI's width is the resolution.")
+    return (f"{r.verdict}: Δ = {signed(r.result.delta)}, 95 % CI {interval(line, r)}, "
+            f"p = {number(r.result.p)}, Holm p = {number(r.p_holm)}, "
+            f"MDE = {number(r.mde)} at {r.pairs} seeds ({test}).")
+
+
+HEADER = "| # | setting | Δ of | expected | Δ [95 % CI] | p (Holm) | MDE | seeds | LR tuned | verdict |"
+
+
+def claim_rows(manifest: Manifest, claim: Claim, results: Sequence[LineResult]) -> list[str]:
+    rows = [HEADER, "|" + "---|" * 10]
+    for i, (line, r) in enumerate(zip(claim.lines, results, strict=True)):
+        cells = [f"{claim.id}.{i + 1}", line.setting, quantity(line), expectation(line), effect(line, r),
+                 number(r.p_holm), number(r.mde), f"{r.pairs}/{line.min_seeds}", tuned(r.lr_tuned),
+                 f"**{r.verdict}**"]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return rows
+
+
+def claim_section(manifest: Manifest, claim: Claim, results: Sequence[LineResult], leaderboard: str | None,
+                  level: str = "##") -> list[str]:
+    """A claim: source and text, its lines as a table and as sentences, its budget, cut and GPU plan."""
+    out = [f"{level} {claim.id}: {claim.source}", "", f"Claim: {claim.claim}", ""]
+    if claim.lines:
+        out += claim_rows(manifest, claim, results)
+        out += [""] + [f"- {claim.id}.{i + 1} {sentence(claim, line, r)}"
+                       for i, (line, r) in enumerate(zip(claim.lines, results, strict=True))]
+        out.append("")
+    if claim.leaderboard is not None and claim.sweep is not None:
+        command = sweep_command(manifest, claim.sweep)
+        state = leaderboard or f"pending: no finished record yet; run `{command}`"
+        out += [f"Table: `{display_path(manifest, claim.leaderboard)}` ({state}).", ""]
+    sweeps = manifest.claim_sweeps(claim)
+    out += [f"Budget: {claim.budget_h:g} h on {manifest.machine}. Cut: {claim.cut}", "",
+            f"GPU: {claim.gpu}", "", "Sweeps:", ""]
+    for name in sweeps:
+        out.append(f"- `{name}`: `{sweep_command(manifest, name)}`")
+    return [*out, ""]
+
+
+def counts(results: Sequence[LineResult]) -> str:
+    found = [(v, sum(r.verdict == v for r in results)) for v in VERDICTS]
+    return ", ".join(f"{n} {v}" for v, n in found if n) or "no lines"
+
+
+def verdict_document(manifest: Manifest, claims: Sequence[Claim], results: dict[str, list[LineResult]],
+                     leaderboards: dict[str, str | None]) -> str:
+    """results/VERDICT.md."""
+    total = sum(c.budget_h for c in claims)
+    all_lines = [r for c in claims for r in results[c.id]]
+    out = ["# Verdict: the seed papers' claims at CPU scale", "",
+           f"Generated by `python -m bench verdict` from `{display_path(manifest, manifest.path.name)}` "
+           "(preregistered claims, lines and sweeps) and the run records the sweeps write; never edited by "
+           "hand. `python -m bench verdict --check` verifies it, `--plan` estimates the compute, "
+           "`--run [--claims C1,C5] [--jobs N]` runs or resumes the sweeps and regenerates "
+           "(docs/verdict.md).", "",
+           f"Rule. {RULE}", "",
+           f"Budget: {total:g} h over the claims (stated budget {manifest.total_h:g} h) on "
+           f"{manifest.machine}. "
+           f"GPU: {manifest.gpu}", "",
+           f"State: {len(claims)} claims, {len(all_lines)} lines: {counts(all_lines)}.", "",
+           "| claim | source | lines | budget (h) |", "|---|---|---|---|"]
+    for c in claims:
+        table = "table" if leaderboards.get(c.id) else "table, pending"
+        state = counts(results[c.id]) if c.lines else table
+        out.append(f"| {c.id} | {c.source} | {state} | {c.budget_h:g} |")
+    out.append("")
+    for c in claims:
+        out += claim_section(manifest, c, results[c.id], leaderboards.get(c.id))
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def claim_document(manifest: Manifest, claim: Claim, results: Sequence[LineResult],
+                   leaderboard: str | None) -> str:
+    """A claim's own table file (`table` in the manifest)."""
+    source = display_path(manifest, manifest.path.name)
+    lines = [f"<!-- generated by `python -m bench verdict` from {source}; do not edit -->", "",
+             *claim_section(manifest, claim, results, leaderboard, level="#")]
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,121 @@
+"""`python -m bench verdict`: regeneration and --check, refusals (exit 2, nothing written), the committed
+manifest and VERDICT.md, the per-task flags against their config files, and one tiny end-to-end --run."""
+
+import math
+from pathlib import Path
+
+import pytest
+from tinyconfig import TINY_FLAGS
+from verdict_fixtures import HEAD, claim, line, record, write_manifest, write_runs
+
+from bench.cli.verdict import planner
+from bench.config import build_config
+from bench.verdict.manifest import DEFAULT_MANIFEST, load_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def files_under(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_regenerates_and_check_names_a_stale_file(tmp_path, cli):
+    write_runs(tmp_path / "runs" / "s", [record(g, s, bpb=3 + s / 10 - g / 20) for g in (0.5, 1.0)
+                                         for s in range(3)])
+    path = write_manifest(tmp_path, claim([line(min_seeds=3)], table="C1.md"))
+    assert cli("verdict", "--manifest", path, "--check")[0] == 1  # nothing generated yet
+    code, _, err = cli("verdict", "--manifest", path)
+    assert code == 0 and "wrote" in err
+    text = (tmp_path / "VERDICT.md").read_text()
+    assert "| C1.1 | a setting |" in text and "**reproduced**" in text and "3/3" in text
+    assert "Holm p = " in (tmp_path / "C1.md").read_text()
+    code, out, _ = cli("verdict", "--manifest", path, "--check")
+    assert code == 0 and "up to date: 2 files" in out
+    (tmp_path / "C1.md").write_text("edited by hand\n")
+    code, out, _ = cli("verdict", "--manifest", path, "--check")
+    assert code == 1 and out.strip() == f"differs: {tmp_path / 'C1.md'}"
+    # A new record changes the verdict file, which --check then reports too.
+    write_runs(tmp_path / "runs" / "s", [record(g, 3, bpb=9.0) for g in (0.5, 1.0)])
+    assert "VERDICT.md" in cli("verdict", "--manifest", path, "--check")[1]
+
+
+BAD = {
+    "unknown key": HEAD + claim([line()]).replace("budget_h", "budget_hours"),
+    "unknown metric": HEAD + claim([line(metric="bogus")]),
+    "unknown sweep": HEAD + claim([line().replace('sweep = "s"', 'sweep = "t"')]),
+    "unknown config key": HEAD + claim([line(scheme='{"init.gama" = 1.0}')]),
+    "no reference": HEAD + claim([line(reference=None)]),
+    "bad expect": HEAD + claim([line(expect="better")]),
+    "min seeds 1": HEAD + claim([line(min_seeds=1)]),
+    "reserved flag": HEAD.replace('"0.5,1.0"]', '"0.5,1.0", "--out", "x"]') + claim([line()]),
+    "no claims": HEAD,
+    "not toml": "[[claim]\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_manifest_is_one_line_exit_2_and_writes_nothing(tmp_path, cli, case):
+    path = tmp_path / "verdict.toml"
+    path.write_text(BAD[case])
+    code, out, err = cli("verdict", "--manifest", path)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+    assert files_under(tmp_path) == ["verdict.toml"]
+
+
+@pytest.mark.parametrize("argv", [["--claims", "C9"], ["--run", "--claims", "C9"], ["--plan", "--jobs", "0"],
+                                  ["--manifest", "missing.toml"]])
+def test_bad_flags_exit_2_and_write_nothing(tmp_path, cli, argv):
+    path = write_manifest(tmp_path, claim([line()]))
+    code, _, err = cli("verdict", "--manifest", path, *argv)
+    assert code == 2 and err.startswith("error: ") and files_under(tmp_path) == ["verdict.toml"]
+
+
+def test_the_committed_verdict_is_what_the_records_say(cli, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, out, _ = cli("verdict", "--check")
+    assert code == 0, out
+
+
+def test_the_committed_manifest_preregisters_every_claim():
+    manifest = load_manifest(ROOT / DEFAULT_MANIFEST)
+    assert [c.id for c in manifest.claims] == [f"C{i}" for i in range(1, 11)]
+    assert sum(c.budget_h for c in manifest.claims) <= manifest.total_h <= 30
+    kinds = {line.kind for c in manifest.claims for line in c.lines}
+    assert kinds == {"compare", "contrast", "bucket_contrast", "trajectory", "critical_gamma"}
+
+
+def test_every_committed_sweep_plans(tmp_path, monkeypatch):
+    """Every sweep of results/verdict.toml is a valid `bench sweep` (configs, globs, flags), and a per-task
+    sweep trains its config file's budget with the LR search centred on the file's LR."""
+    monkeypatch.chdir(ROOT)
+    manifest = load_manifest(DEFAULT_MANIFEST)
+    for spec in manifest.sweeps.values():
+        runs = planner([*spec.args, "--out", str(tmp_path / spec.name)]).candidates
+        assert runs, spec.name
+        if "--config" in spec.args:
+            path = Path(spec.args[spec.args.index("--config") + 1])
+            want = build_config(None, path, {})
+            assert all(r.cfg.train.max_steps == want.train.max_steps for r in runs)
+            assert any(r.lr is not None and math.isclose(r.lr, want.optim.lr) for r in runs), spec.name
+
+
+def test_run_plans_runs_resumes_and_regenerates(tmp_path, cli, capsys):
+    """A tiny two-scheme sweep through `verdict --plan` and `--run`, then again (nothing to train)."""
+    fast = [*TINY_FLAGS, "--set=probe.every=0", "--set=probe.tokens=false", "--set=probe.plots=false",
+            "--max-steps", "4"]
+    head = HEAD.replace('args = ["--methods", "gamma", "--gamma", "0.5,1.0"]',
+                        "args = " + str(["--methods", "gamma", "--gamma", "0.5,1.0", "--seeds", "2",
+                                         "--lr-grid", "off", *fast]).replace("'", '"'))
+    table = claim([], cid="C2").replace('gpu = "none"\n',
+                                        'gpu = "none"\nleaderboard = "board.md"\nsweep = "s"\n')
+    path = write_manifest(tmp_path, claim([line(metric="val_loss", min_seeds=2)]), table, head=head)
+    code, out, _ = cli("verdict", "--manifest", path, "--plan")
+    assert code == 0 and "sweep s: 4-4 runs (0 finished)" in out and "C2: estimated" in out
+    code, _, err = cli("verdict", "--manifest", path, "--run", "--jobs", "2")
+    assert code == 0, err
+    assert len(list((tmp_path / "runs" / "s").glob("*/record.json"))) == 4
+    text = (tmp_path / "VERDICT.md").read_text()
+    assert "2/2" in text and "pending" not in text.split("## C1")[1].split("## C2")[0]
+    assert "val loss" in (tmp_path / "board.md").read_text()  # the leaderboard renderer's table
+    assert cli("verdict", "--manifest", path, "--check")[0] == 0
+    assert "sweep s: 4-4 runs (4 finished), 0.0-0.0 h left" in cli("verdict", "--manifest", path, "--plan")[1]
