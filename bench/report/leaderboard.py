@@ -157,7 +157,12 @@ def manifest_files(path: Path) -> dict[Path, bytes]:
 def regenerate(path: Path, check: bool = False) -> int:
     """Rewrite every table (and figure) of the manifest; with `check`, write nothing and return 1 when
     a committed file differs from its regeneration."""
-    files = manifest_files(path)
+    return write_or_check(manifest_files(path), path, check)
+
+
+def write_or_check(files: dict[Path, bytes], source: Path, check: bool) -> int:
+    """Write `files` (generated from the manifest `source`); with `check`, write nothing, name every file
+    that differs from its regeneration and return 1 if any does."""
     if not check:
         write_outputs(files)
         return 0
@@ -165,7 +170,7 @@ def regenerate(path: Path, check: bool = False) -> int:
     for p in stale:
         print(f"differs: {p}")
     if not stale:
-        print(f"up to date: {len(files)} files from {path}")
+        print(f"up to date: {len(files)} files from {source}")
     return 1 if stale else 0
 
 

@@ -162,20 +162,19 @@ class Trainer:
         `state.step`: counting steps is the caller's job (`run` does it)."""
         cfg = self.cfg
         x, y = self.corpus.batch(step, cfg.train.batch_size, cfg.data.seed)
-        if self.dist.active:
-            return self._distributed_update(step, x, y)
-        x, y = x.to(self.device), y.to(self.device)
-        lr = lr_at(step, cfg.optim, cfg.train.max_steps)
         for group in self.opt.param_groups:
-            group["lr"] = lr
-        with self.autocast:
-            logits = self.forward(x)
-        loss = lm_loss(logits, y)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        clip = cfg.optim.grad_clip or math.inf
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip).item()
-        loss_value = loss.item()
+            group["lr"] = lr_at(step, cfg.optim, cfg.train.max_steps)
+        if self.dist.active:
+            loss_value, grad_norm = self._distributed_backward(x, y)
+        else:
+            with self.autocast:
+                logits = self.forward(x.to(self.device))
+            loss = lm_loss(logits, y.to(self.device))
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            clip = cfg.optim.grad_clip or math.inf
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip).item()
+            loss_value = loss.item()
         if math.isfinite(loss_value) and math.isfinite(grad_norm):
             for cb in self.callbacks:
                 cb.before_update(self, step, loss_value, grad_norm)
@@ -184,16 +183,14 @@ class Trainer:
                 cb.after_update(self, step)
         return loss_value, grad_norm
 
-    def _distributed_update(self, step: int, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        """`update` on this rank's block of the global batch (bench/train/distributed.py): the summed
-        token loss over the global token count, times the world size, so that the gradient average over
-        the ranks is the global batch's gradient; the returned loss is the global mean (all-reduced)."""
+    def _distributed_backward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        """`update`'s gradients on this rank's block of the global batch (bench/train/distributed.py): the
+        summed token loss over the global token count, times the world size, so that the gradient average
+        over the ranks is the global batch's gradient; the returned loss is the global mean (all-reduced)
+        and the gradient norm the whole model's."""
         cfg, dist = self.cfg, self.dist
         n_global = max(int((y != IGNORE).sum()), 1)
         x, y = dist.rows(x).to(self.device), dist.rows(y).to(self.device)
-        lr = lr_at(step, cfg.optim, cfg.train.max_steps)
-        for group in self.opt.param_groups:
-            group["lr"] = lr
         with self.autocast:
             logits = self.train_forward(x)
         loss_sum = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=IGNORE,
@@ -202,14 +199,7 @@ class Trainer:
         (loss_sum * (dist.world_size / n_global)).backward()
         clip = cfg.optim.grad_clip or math.inf
         grad_norm = distributed.full_norm(torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip))
-        loss_value = distributed.all_sum(dist, [loss_sum.item()])[0] / n_global
-        if math.isfinite(loss_value) and math.isfinite(grad_norm):
-            for cb in self.callbacks:
-                cb.before_update(self, step, loss_value, grad_norm)
-            self.opt.step()
-            for cb in self.callbacks:
-                cb.after_update(self, step)
-        return loss_value, grad_norm
+        return distributed.all_sum(dist, [loss_sum.item()])[0] / n_global, grad_norm
 
     def run(self, stop_at: int | None = None) -> TrainState:
         """Train to `max_steps` (or stop early at `stop_at`, used to simulate an interruption). A SIGINT or

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.report.leaderboard import TableSpec, build, write_outputs
+from bench.report.leaderboard import TableSpec, build, write_or_check
 from bench.report.records import LoadedRecord
 from bench.verdict.evidence import LineResult, evaluate_claim, sweep_runs
 from bench.verdict.manifest import Claim, Manifest
@@ -56,16 +56,7 @@ def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
 def regenerate(manifest: Manifest, check: bool = False) -> int:
     """Write every file (unchanged ones are left alone); with `check`, write nothing and return 1 when
     a file differs from its regeneration, naming it."""
-    files = verdict_files(manifest)
-    if not check:
-        write_outputs(files)
-        return 0
-    stale = [p for p, data in sorted(files.items()) if not p.is_file() or p.read_bytes() != data]
-    for path in stale:
-        print(f"differs: {path}")
-    if not stale:
-        print(f"up to date: {len(files)} files from {manifest.path}")
-    return 1 if stale else 0
+    return write_or_check(verdict_files(manifest), manifest.path, check)
 
 
 def hours(value: float | None) -> str:
