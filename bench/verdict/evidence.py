@@ -15,8 +15,9 @@ series; without a reference, against zero) are paired t-tests over seeds. `criti
 bench.report.gamma's critical γ over seeds (resampled jointly across γ values) and has no p.
 
 Verdict (per line, after Holm across the lines of one claim): pending below `min_seeds` finished pairs;
-reproduced when the Holm p < 0.05 and Δ points the expected way; refuted when the Holm p < 0.05 and Δ
-points the other way, or when the 95 % CI lies inside ±sesoi; inconclusive otherwise. A critical γ is
+refuted when the 95 % CI lies inside ±sesoi (an equivalence result, decided first); reproduced when the
+Holm p < 0.05 and Δ points the expected way; refuted when the Holm p < 0.05 and Δ points the other way;
+inconclusive otherwise. A critical γ is
 reproduced when its 95 % percentile CI excludes the smallest and the largest swept γ, refuted when the
 whole CI sits on one of them, inconclusive otherwise.
 """
@@ -223,10 +224,12 @@ def gamma_evidence(line: Line, runs: list[LoadedRecord], seed: int) -> LineResul
 def decide(line: Line, result: PairedResult, p_holm: float | None) -> str:
     """The rule (module docstring) for a line with a test result."""
     expected = result.delta > 0 if line.expect == "higher" else result.delta < 0
-    if p_holm is not None and p_holm < ALPHA and result.delta != 0:
-        return "reproduced" if expected else "refuted"
+    # Equivalence first: an effect whose whole CI is smaller than the claim's smallest effect of interest
+    # is not the effect claimed, however reliably it differs from zero.
     if line.sesoi is not None and -line.sesoi < result.ci_low and result.ci_high < line.sesoi:
         return "refuted"
+    if p_holm is not None and p_holm < ALPHA and result.delta != 0:
+        return "reproduced" if expected else "refuted"
     return "inconclusive"
 
 

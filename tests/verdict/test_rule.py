@@ -86,6 +86,13 @@ def test_refuted_by_equivalence_when_the_ci_lies_inside_the_sesoi(tmp_path):
     assert loose.verdict == "inconclusive"  # the same CI is wider than a SESOI of 1e-4
 
 
+def test_equivalence_outranks_a_significant_effect_smaller_than_the_sesoi(tmp_path):
+    small = [-0.004, -0.0041, -0.0039, -0.004, -0.00405]  # reliably lower, but far below a 0.01 SESOI
+    (with_sesoi, without) = verdicts(tmp_path, pair(small), line(extra="sesoi = 0.01\n"), line())
+    assert with_sesoi.result.p < 0.05 and with_sesoi.result.ci_high < 0
+    assert with_sesoi.verdict == "refuted" and without.verdict == "reproduced"
+
+
 def test_inconclusive_when_noise_hides_the_effect(tmp_path):
     noisy = [0.08, -0.07, 0.05, -0.09, 0.02]
     (r,) = verdicts(tmp_path, pair(noisy), line())
