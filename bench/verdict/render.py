@@ -14,13 +14,13 @@ from bench.verdict.manifest import Claim, Line, Manifest, SweepSpec
 
 RULE = ("Δ = scheme − reference, paired by init seed (and by document where the runs kept per-document "
         "outputs: the leaderboard's paired bootstrap over seeds × documents; otherwise a paired t-test "
-        "over seeds); 95 % CI; two-sided p, Holm-adjusted across the lines of one claim. **reproduced**: "
-        "Holm p < 0.05 and Δ in the claimed direction; **refuted**: Holm p < 0.05 and Δ the other way, or "
-        "the CI inside ±SESOI (the smallest effect of interest, where the line sets one); "
-        "**inconclusive**: neither (the MDE, the effect the test would detect with 80 % power, says what "
-        "it could have seen); **pending**: fewer finished seed pairs than the line's minimum. A critical "
-        "γ is reproduced when the 95 % bootstrap CI over seeds excludes both ends of the swept range, "
-        "refuted when the whole CI sits on one end.")
+        "over seeds); 95 % CI; two-sided p, Holm-adjusted across the lines of one claim. **refuted**: the"
+        " CI inside ±SESOI (the smallest effect of interest, where the line sets one; decided first), or "
+        "Holm p < 0.05 and Δ against the claimed direction; **reproduced**: otherwise Holm p < 0.05 and Δ"
+        " in the claimed direction; **inconclusive**: neither (the MDE, the effect the test would detect "
+        "with 80 % power, says what it could have seen); **pending**: fewer finished seed pairs than the "
+        "line's minimum. A critical γ is reproduced when the 95 % bootstrap CI over seeds excludes both "
+        "ends of the swept range, refuted when the whole CI sits on one end.")
 
 
 def display_path(manifest: Manifest, relative: str) -> str:
