@@ -194,25 +194,18 @@ def _deduction_docs(generator: str, split: str, n: int, seed: int) -> list[dict[
 
 def _chain_docs(generator: str, split: str, n: int, seed: int,
                 knobs: dict[str, Any]) -> list[dict[str, Any]]:
-    """deduction-chain: the context runs up to "Every <last chain concept> is" of the proof; the two choices
-    finish the proof with the property's polarity as the context's rule gives it (gold) or flipped, each
-    followed by its conclusion and label. Only the step that looks the rule up tells them apart."""
+    """deduction-chain: the context runs up to "Proof :"; the target is the whole proof and answer
+    ("E c0 … c_{h−1} [not] P . Answer : L"), scored as greedy decoding would write it (lm-eval's
+    loglikelihood `is_greedy`: every word the most likely one given the words before it)."""
     by_hops: dict[int, list[dict[str, Any]]] = {}
     for ex in synthetic.generate(generator, split, n, seed, knobs):
         words, m = list(ex.words), ex.meta
-        cut = len(words) - (11 if m["rule_negated"] else 9)  # "[not] P . E is [not] P . Answer : L"
-        if words[cut - 3:cut] != ["Every", m["chain"][-1], "is"] or words[-3:-1] != ["Answer", ":"]:
-            raise BenchError(f"{generator}: example does not end in the proof's last rule and its answer")
-        gold_tail = words[cut:]
-        neg = ["not"] if not m["rule_negated"] else []
-        label = "False" if m["label"] == "True" else "True"
-        flipped = [*neg, m["property"], ".", m["entity"], "is", *neg, m["property"], ".", "Answer", ":",
-                   label]
-        group = by_hops.setdefault(m["hops"], [])
-        gold = len(group) % 2  # alternate the gold's place: a tie (argmax takes the first) favours neither
-        choices = [" ".join(gold_tail), " ".join(flipped)][:: 1 - 2 * gold]
-        group.append({"context": " ".join(words[:cut]), "choices": choices, "gold": gold, "hops": m["hops"],
-                      "label": m["label"]})
+        cut = m.get("proof_start")
+        if cut is None or words[cut - 2:cut] != ["Proof", ":"] or words[-3:-1] != ["Answer", ":"]:
+            raise BenchError(f"{generator}: not a compact proof ending in 'Answer : <label>'")
+        by_hops.setdefault(m["hops"], []).append(
+            {"context": " ".join(words[:cut]), "target": " ".join(words[cut:]), "hops": m["hops"],
+             "label": m["label"]})
     return _interleave([by_hops[h] for h in sorted(by_hops)])
 
 
@@ -255,9 +248,10 @@ def load_synthetic(builder: str, generator: str, n: int, seed: int, split: str =
 
     builder: "anchor" (split test or unseen), "rsnmem" (test_memory/test_reasoning/heldout, n each,
     interleaved), "deduction" (test split, interleaved by hop count), "deduction_chain" (the same for the
-    proof variant, scored on its last step), "modadd" (held-out pairs) or "recall" (test/test_long, n
+    compact proof variant, the proof as target), "modadd" (held-out pairs) or "recall" (test/test_long, n
     each, interleaved). Every document has `context` (the words before the answer) and `gold` (the
-    answer's index among the task's choices), plus the generator facts the task's process_results reads.
+    answer's index among the task's choices; deduction_chain: `target`, the words to write), plus the
+    generator facts the task's process_results reads.
     `knobs` (a YAML mapping) changes generator knobs, as `data.synthetic` does for training.
     """
     knobs = dict(knobs or {})
@@ -305,8 +299,21 @@ def deduction_results(doc: dict[str, Any], results: list[tuple[float, bool]]) ->
     return {"acc": acc, f"acc_hop{doc['hops']}": acc}
 
 
+def chain_target(doc: dict[str, Any]) -> str:
+    """The proof with its leading space: lm-eval 0.4.13 joins a loglikelihood request's context and
+    target as they are (no target_delimiter), and the word-level tokenizer splits on spaces."""
+    return " " + doc["target"]
+
+
+def chain_results(doc: dict[str, Any], results: list[tuple[float, bool]]) -> dict[str, float]:
+    """deduction_chain: 1 when greedy decoding writes the whole proof and answer (one loglikelihood
+    request; its `is_greedy`), overall and by hop count."""
+    ((_, greedy),) = results
+    return {"acc": float(greedy), f"acc_hop{doc['hops']}": float(greedy)}
+
+
 def doc_choices(doc: dict[str, Any]) -> list[str]:
-    """Choices carried by the document itself (deduction_chain, recall)."""
+    """Choices carried by the document itself (recall)."""
     return doc["choices"]
 
 

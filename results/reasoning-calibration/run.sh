@@ -5,6 +5,7 @@
 # an interrupted one resumed from its checkpoint. One thread per run: on a shared 2-core machine, two
 # threads per process spin against each other's load.
 # Usage (from the repository root): nice -n 5 bash results/reasoning-calibration/run.sh
+# Several copies may run at once (e.g. two on 2 cores): each takes the next run no other copy holds.
 set -u
 HERE=results/reasoning-calibration
 OUT=$HERE/runs
@@ -16,13 +17,16 @@ for seed in 0 1 2; do
                   "normal:--method normal"; do
       name=${scheme%%:*}; flags=${scheme#*:}
       id="${task}-${name}-s${seed}"
-      if [ -f "$OUT/$id/record.json" ]; then continue; fi
+      exec {claim}>"$OUT/.$id.claim"
+      # Held until this run ends; the kernel drops it if the copy dies, so a rerun resumes the run.
+      if ! flock -n "$claim" || [ -f "$OUT/$id/record.json" ]; then exec {claim}>&-; continue; fi
       resume=(); if [ -f "$OUT/$id/last.pt" ]; then resume=(--resume); fi
       start=$(date +%s)
       # shellcheck disable=SC2086
       .venv/bin/python -m bench run --config "$HERE/configs/$task.toml" $flags --seed "$seed" --out "$OUT" \
         --run-id "$id" --no-progress "${resume[@]}" > "$OUT/$id.log" 2>&1
       echo "$id rc=$? wall_s=$(( $(date +%s) - start ))" >> "$OUT/progress.txt"
+      exec {claim}>&-
     done
   done
 done

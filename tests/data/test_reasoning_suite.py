@@ -11,6 +11,7 @@ from bench.config import DataConfig, InitConfig, ModelConfig
 from bench.core.errors import BenchError
 from bench.data import synthetic
 from bench.data.corpus import IGNORE, load_corpus
+from bench.data.synthetic.deduction import PROPERTIES
 from tasks import initbench_data
 
 # --- modadd ---------------------------------------------------------------------------------------------
@@ -80,64 +81,70 @@ def test_recall_answers_come_from_the_context(split):
 
 
 def forward_chain(words):
-    """The derived polarity of the query's property, by following the rules from the fact."""
+    """Hop count, the derived proof and the label of a compact deduction-chain example, recomputed by
+    following its rules from the fact ("c d ." a concept's successor, "c [not] P ." its property)."""
     proof = words.index("Proof")
-    query = words.index("True")
-    rules = " ".join(words[:query - 1]).split(" . ")  # every sentence before the query, its "." dropped
-    isa, props = {}, {}
-    for rule in rules:
-        w = rule.split(" ")
-        if w[0] == "Every" and w[2:4] == ["is", "a"]:
-            assert w[1] not in isa, "a concept with two parents: the lookup would be ambiguous"
-            isa[w[1]] = w[4]
-        elif w[0] == "Every":
-            props[w[1]] = w[2:]
+    query = words.index("?")
+    sentences = " ".join(words[:query - 1]).split(" . ")  # every sentence before the query
+    successor, props = {}, {}
+    *rules, fact = [s.split(" ") for s in sentences]
+    for w in rules:
+        if w[-1] in PROPERTIES:
+            props[w[0]] = w[1:]
         else:
-            entity, concept = w[0], w[3]
-    hops, prop_words = 0, None
-    while True:
-        hops += 1
-        if concept in props:
-            prop_words = props[concept]
-            break
-        concept = isa[concept]
-    q = words[query + 4:proof - 1]
+            assert w[0] not in successor, "a concept with two successors: the lookup would be ambiguous"
+            successor[w[0]] = w[1]
+    entity, concept = fact
+    chain = [concept]
+    while concept not in props:
+        concept = successor[concept]
+        chain.append(concept)
+    q = words[query + 1:proof - 1]
     assert q[0] == entity
-    derived_neg, query_neg = prop_words[1] == "not", q[2] == "not"
-    return hops, "True" if derived_neg == query_neg else "False"
+    derived_neg, query_neg = props[concept][0] == "not", q[1] == "not"
+    label = "True" if derived_neg == query_neg else "False"
+    return len(chain), [entity, *chain, *props[concept], ".", "Answer", ":", label], label
 
 
-def test_deduction_chain_labels_hops_and_determined_steps():
+def test_deduction_chain_labels_hops_and_proofs():
     gen = synthetic.get_generator("deduction-chain")
-    assert gen.proof and gen.n_branch == 0
+    assert gen.proof and gen.compact and gen.n_branch == 0
     train = synthetic.generate("deduction-chain", "train", 600, seed=3)
     test = synthetic.generate("deduction-chain", "test", 1000, seed=3)
     assert {ex.meta["hops"] for ex in train} == {1, 2, 3}
     assert sorted({ex.meta["hops"] for ex in test}) == [1, 2, 3, 4, 5]
     for ex in train + test:
         words = list(ex.words)
-        hops, label = forward_chain(words)
+        hops, proof, label = forward_chain(words)
         assert hops == ex.meta["hops"] and words[-1] == label == ex.meta["label"]
-        # Every marked word of the proof is either a restated rule's object (a lookup), a conclusion or
-        # the label; there are two per hop for the chain and one more for the label.
-        proof = words.index("Proof")
-        assert all(i > proof for i in ex.answer)
-        assert len(ex.answer) == 2 * hops + (2 if ex.meta["rule_negated"] else 0) + 1
+        # The trained words are exactly the proof and answer after "Proof :", recomputed independently.
+        start = words.index("Proof") + 2
+        assert list(ex.answer) == list(range(start, len(words))) and words[start:] == proof
+        assert not {"Every", "is", "a"} & set(words)
     chains = {(ex.meta["entity"], tuple(ex.meta["chain"]), ex.meta["property"]) for ex in train}
     assert not chains & {(ex.meta["entity"], tuple(ex.meta["chain"]), ex.meta["property"]) for ex in test}
 
 
-def test_deduction_chain_documents_differ_only_in_the_looked_up_polarity():
+def test_deduction_chain_documents_target_the_whole_proof():
     docs = initbench_data.load_synthetic("deduction_chain", "deduction-chain", 40, 12345)["test"]
-    assert [d["hops"] for d in docs][:5] == [1, 2, 3, 4, 5] and {d["gold"] for d in docs} == {0, 1}
+    assert [d["hops"] for d in docs][:5] == [1, 2, 3, 4, 5]
+    assert {d["label"] for d in docs} == {"True", "False"}
     gen = synthetic.get_generator("deduction-chain")
     by_text = {ex.text: ex for ex in gen.generate("test", 40, 12345)}
     for d in docs:
-        gold, wrong = d["choices"][d["gold"]], d["choices"][1 - d["gold"]]
-        assert f"{d['context']} {gold}" in by_text  # the gold choice completes the generated example
-        assert wrong.split()[-1] != gold.split()[-1]  # the label flips with the polarity
-        flipped = gold.replace("not ", "").replace(gold.split()[-1], wrong.split()[-1])
-        assert wrong.replace("not ", "") == flipped
+        assert d["context"].endswith("Proof :")
+        assert f"{d['context']} {d['target']}" in by_text  # context + target is the generated example
+        _, proof, label = forward_chain(f"{d['context']} {d['target']}".split())
+        assert d["target"] == " ".join(proof) and d["label"] == label
+    assert initbench_data.chain_results(docs[0], [(-3.0, True)]) == {"acc": 1.0, "acc_hop1": 1.0}
+    assert initbench_data.chain_results(docs[1], [(-0.1, False)]) == {"acc": 0.0, "acc_hop2": 0.0}
+
+
+def test_compact_form_needs_the_proof_and_no_branches():
+    with pytest.raises(BenchError, match="compact"):
+        synthetic.configure("deduction-chain", {"n_branch": 1})
+    with pytest.raises(BenchError, match="compact"):
+        synthetic.configure("deduction-chain", {"proof": False})
 
 
 # --- documents, determinism, knobs ----------------------------------------------------------------------
@@ -215,36 +222,36 @@ def test_every_synthetic_task_scores_at_least_2000_documents():
 # --- a tiny model learns the easiest variant ------------------------------------------------------------
 
 
-def test_tiny_model_learns_the_proof_steps_of_one_hop_deduction(tmp_path, monkeypatch):
-    """deduction-chain at one hop, on held-out chains: a 2-layer d=64 model trained for 150 steps states
-    the conclusion ("E is [not] P .") and the label that follows from it and the query (True/False: chance
-    1/2) almost always right. The step before — looking up which polarity the context gives c0 — is the
-    one the suite scores, and it needs far more training (docs/data.md, calibration)."""
+def test_tiny_model_learns_one_hop_compact_proofs(tmp_path, monkeypatch):
+    """deduction-chain at one hop, on held-out chains: a 2-layer d=64 model trained for 300 steps writes
+    the whole proof and answer ("E c0 [not] P . Answer : L", every word its argmax given the words before)
+    far above chance (0: guessing cannot write a proof), and each lookup — c0 from the fact, the
+    polarity from c0's rule — more often still."""
     from bench.model.schemes import build_model
 
     monkeypatch.setenv("INITBENCH_CACHE", str(tmp_path))
     torch.manual_seed(0)
     knobs = ["deduction-chain.hops=[1]", "deduction-chain.test_hops=[1]"]
-    corpus = load_corpus(DataConfig(corpus="deduction-chain", n_train=3000, n_val=10, synthetic=knobs))
+    corpus = load_corpus(DataConfig(corpus="deduction-chain", n_train=6000, n_val=10, synthetic=knobs))
     shape = ModelConfig(vocab_size=corpus.vocab_size, d_model=64, n_layers=2, n_heads=2, d_ff=128,
                         max_seq_len=64)
     model, _ = build_model(shape, InitConfig(method="gamma", gamma=0.5))
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for step in range(150):
+    for step in range(300):
         x, y = corpus.batch(step, 32, 0)
         loss = torch.nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten(), ignore_index=IGNORE)
         opt.zero_grad()
         loss.backward()
         opt.step()
     gen = synthetic.configure("deduction-chain", {"hops": (1,), "test_hops": (1,)})
-    right = total = labels = 0
-    for ex in gen.generate("test", 200, 5):
+    whole = lookups = 0
+    test = gen.generate("test", 200, 5)
+    for ex in test:
         ids = torch.tensor([corpus.vocab.encode(ex.text)])  # one token per word
         with torch.no_grad():
             pred = model(ids[:, :-1])[0].argmax(-1)
-        lookup = 2 if ex.meta["rule_negated"] else 1  # the polarity words looked up from the context
-        for pos in ex.answer[lookup:]:  # the conclusion's words and the label
-            right += int(pred[pos - 1] == ids[0, pos])
-            total += 1
-        labels += int(pred[-1] == ids[0, -1])
-    assert right / total > 0.9 and labels / 200 > 0.8, (right / total, labels / 200)
+        right = [int(pred[pos - 1] == ids[0, pos]) for pos in ex.answer]
+        whole += all(right)
+        lookups += right[1] + right[2]  # c0 (from the fact) and the polarity word (from c0's rule)
+    # Measured: 0.495 of the proofs whole, 0.748 of the lookups (seeded; margins for other CPUs' rounding).
+    assert whole / len(test) > 0.3 and lookups / (2 * len(test)) > 0.65, (whole, lookups)

@@ -64,7 +64,7 @@ METRICS: dict[str, set[str]] = {
     "commonsense_qa_cloze": MC, "social_iqa": MC, "copa": MC,
 }
 CHANCE = {"anchor_seen": 1 / 106, "anchor_unseen": 1 / 106, "rsnmem": 1 / 118, "deduction": 0.5,
-          "deduction_chain": 0.5, "modadd": 1 / 97, "recall": {"acc": 1 / 6, "acc_long": 0.1},
+          "deduction_chain": 0.0, "modadd": 1 / 97, "recall": {"acc": 1 / 6, "acc_long": 0.1},
           "val_text": None, "arc_easy": 0.25, "arc_challenge": 0.25, "hellaswag": 0.25, "piqa": 0.5,
           "winogrande": 0.5, "boolq": 0.5, "openbookqa": 0.25, "sciq": 0.25, "lambada_openai": None,
           "commonsense_qa": 0.2, "commonsense_qa_cloze": 0.2, "social_iqa": 1 / 3, "copa": 0.5}

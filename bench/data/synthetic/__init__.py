@@ -29,7 +29,8 @@ Generators (`GENERATORS`, `registry`):
   choices the paper's setup leaves open; each is a recorded knob).
 - `deduction` / `deduction-proof` — PrOntoQA-style deduction (Saparov & He 2023) over fictional ontologies,
   1–5 hops, balanced True/False, optional chain-of-thought proof (`deduction`, `DeductionGenerator`).
-  `deduction-chain` is the proof variant whose every step is a trained lookup, 1–3 hops trained, 1–5 tested.
+  `deduction-chain` is the proof variant in compact form, every step a one-token lookup, 1–3 hops trained, 1–5
+  tested.
 - `modadd` — a + b mod p with held-out operand pairs (`modadd`).
 - `recall` — in-context associative recall, MQAR-style, with held-out bindings and a longer-context split
   (`recall`).

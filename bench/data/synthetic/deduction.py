@@ -16,6 +16,7 @@ ENTITIES = ("Max", "Alex", "Sam", "Fae", "Rex", "Sally", "Wren", "Polly", "Stell
 PROPERTIES = ("bitter", "sweet", "sour", "salty", "spicy", "hot", "cold", "large", "small", "red", "blue",
               "happy", "sad", "bright", "dull", "wooden")
 _FUNCTION_WORDS = ("Every", "is", "a", "not", ".", "True", "or", "false", ":", "Answer", "False")
+_RULE_FUNCTION_WORDS = frozenset({"Every", "is", "a"})  # dropped by the compact form
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class DeductionGenerator(Generator):
     n_branch: int = 1
     shuffle_rules: bool = True
     test_fraction: float = 0.2
+    compact: bool = False
 
     def hop_counts(self, split: str) -> tuple[int, ...]:
         """The hop counts of `split`'s examples."""
@@ -74,6 +76,10 @@ class DeductionGenerator(Generator):
                              "with the distractors")
         if not 0.0 < self.test_fraction < 1.0:
             raise BenchError(f"deduction test_fraction must be in (0, 1), got {self.test_fraction}")
+        if self.compact and (not self.proof or (self.distractors and self.n_branch)):
+            # A branch rule gives a chain concept a second successor: the compact proof's next step would
+            # no longer be determined by the context.
+            raise BenchError("deduction compact form needs proof = true and n_branch = 0")
 
     def split_of(self, entity: str, chain: tuple[str, ...], prop: str) -> str:
         ident = f"{entity}|{'/'.join(chain)}|{prop}".encode()
@@ -103,6 +109,8 @@ class DeductionGenerator(Generator):
                 rules.append(["Every", rng.choice(chain), "is", "a", z, "."])
         if self.shuffle_rules:
             rng.shuffle(rules)
+        if self.compact:
+            return self._compact(rules, split, entity, chain, prop, positive, query_positive, label, hops)
         words = [w for r in rules for w in r]
         fact = [entity, "is", "a", chain[0], "."]
         words += fact
@@ -136,6 +144,28 @@ class DeductionGenerator(Generator):
                 "distractors": 2 + self.n_branch if self.distractors else 0}
         return Example(tuple(words), tuple(answer), meta)
 
+    def _compact(self, rules: list[list[str]], split: str, entity: str, chain: tuple[str, ...], prop: str,
+                 positive: bool, query_positive: bool, label: bool, hops: int) -> Example:
+        """The same draws without the function words that sit between a rule's subject and its object
+        ("Every c is a d ." → "c d ."; "Every c is not P ." → "c not P ."), so each proof step is a lookup
+        of the previous step's concept — a one-token key, as in associative recall — and the proof
+        "Proof : E c0 c1 … [not] P ." is every conclusion in turn (see DeductionChainGenerator)."""
+        neg = [] if positive else ["not"]
+        words = [w for r in rules for w in r if w not in _RULE_FUNCTION_WORDS]
+        words += [entity, chain[0], "."]
+        words += ["?", entity, *([] if query_positive else ["not"]), prop, "."]
+        words += ["Proof", ":"]
+        start = len(words)
+        words += [entity, *chain, *neg, prop, ".", "Answer", ":", "True" if label else "False"]
+        # Every word of the proof and answer is determined by the context (the punctuation trivially), and
+        # all are trained: the task scores whether greedy decoding writes the whole proof.
+        answer = list(range(start, len(words)))
+        meta = {"kind": "proof", "split": split, "hops": hops, "label": "True" if label else "False",
+                "entity": entity, "chain": list(chain), "property": prop, "rule_negated": not positive,
+                "query_negated": not query_positive,
+                "distractors": 2 + self.n_branch if self.distractors else 0, "proof_start": start}
+        return Example(tuple(words), tuple(answer), meta)
+
     def _generate(self, split: str, n: int, seed: int) -> list[Example]:
         rng = random.Random(seed)
         hop_set = self.hop_counts(split)
@@ -146,20 +176,30 @@ class DeductionGenerator(Generator):
 
     def vocabulary(self) -> list[str]:
         extra = ("Proof",) if self.proof else ()
+        extra += ("?",) if self.compact else ()
         return list(dict.fromkeys(_FUNCTION_WORDS + extra + ENTITIES + CONCEPTS + PROPERTIES))
 
 
 @dataclass(frozen=True)
 class DeductionChainGenerator(DeductionGenerator):
-    """`deduction-chain`: the proof variant without branch rules, so every proof step is a lookup the
-    model is trained on, and a test split with other hop counts (`test_hops`; default 1–5 against 1–3
-    trained: 4 and 5 are longer chains than any trained)."""
+    """`deduction-chain`: the proof variant in compact form (`compact`: no "Every … is a"), without branch
+    rules, and a test split with other hop counts (`test_hops`; default 1–5 against 1–3 trained: 4 and 5
+    are longer chains than any trained).
+
+    "c0 c1 . c1 c2 . c2 not P . d1 d0 . d0 P . E c0 . ? E P . Proof : E c0 c1 c2 not P . Answer : False"
+    (rules shuffled). Each proof step names the successor of the previous concept, which the context
+    gives once: a chain of one-token lookups, each conditioned on the step before, ending in the
+    property's polarity (the distractor d0 carries the opposite one) and the label. Version 2: version 1
+    wrote PrOntoQA's English, whose lookups are keyed on two tokens ("Every c is"); a 4-layer d = 128
+    model learned none of them in ~5 CPU-minutes (docs/data.md)."""
 
     name: str = "deduction-chain"
-    description: str = ("PrOntoQA-style deduction with the proof, every proof step a trained lookup; 1-3 "
-                        "hops trained, 1-5 tested")
+    version: str = "2"
+    description: str = ("PrOntoQA-style deduction in compact form with the proof, every proof step a "
+                        "one-token lookup; 1-3 hops trained, 1-5 tested")
     proof: bool = True
     n_branch: int = 0
+    compact: bool = True
     hops: tuple[int, ...] = (1, 2, 3)
     test_hops: tuple[int, ...] = (1, 2, 3, 4, 5)
 
