@@ -57,9 +57,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--out", type=Path, default=Path("results/runs"),
                    help="runs directory (default %(default)s)")
     g.add_argument("--name", help="sweep name recorded in sweep.json and each record (default: --out's name)")
-    g.add_argument("--jobs", type=int, default=1,
+    g.add_argument("--jobs", type=int,
                    help="runs at once: local processes, each with OMP_NUM_THREADS = max(1, CPUs // jobs); "
-                        "with --executor submitit the array tasks SLURM runs at once (default %(default)s)")
+                        "with --executor submitit the array tasks SLURM runs at once (default: one per CPU "
+                        "core when the runs train on the CPU, else 1; docs/performance.md)")
     g.add_argument("--dry-run", action="store_true", help="validate and print the planned runs; run nothing")
     from bench.sweep.cluster import add_arguments
 

@@ -1,7 +1,7 @@
 """What `python -m bench verdict` does: build every file the manifest names from records (VERDICT.md
-beside the manifest, each claim's table, each table-only claim's leaderboard), write them atomically or
-compare them byte for byte, print the plan, and run the sweeps (each as `python -m bench sweep`, which
-skips finished runs and resumes interrupted ones) before regenerating."""
+beside the manifest, each claim's table and figure, each table-only claim's leaderboard), write them
+atomically or compare them byte for byte, print the plan, and run the sweeps (each as `python -m bench
+sweep`, which skips finished runs and resumes interrupted ones) before regenerating."""
 
 from __future__ import annotations
 
@@ -10,12 +10,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.core.errors import BenchError
 from bench.report.leaderboard import TableSpec, build, write_or_check
 from bench.report.records import LoadedRecord
 from bench.verdict.evidence import LineResult, evaluate_claim, sweep_runs
 from bench.verdict.manifest import Claim, Manifest
 from bench.verdict.plan import Planner, measured_timings, plan_sweep
-from bench.verdict.render import claim_document, display_path, sweep_argv, sweep_command, verdict_document
+from bench.verdict.render import (
+    claim_document,
+    display_path,
+    has_figure,
+    sweep_argv,
+    sweep_command,
+    verdict_document,
+)
 
 VERDICT_FILE = "VERDICT.md"
 
@@ -48,6 +56,14 @@ def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
         if claim.table is not None:
             files[manifest.base / claim.table] = claim_document(
                 manifest, claim, results[claim.id], states.get(claim.id)).encode()
+        if has_figure(results[claim.id]):
+            from bench.verdict.figures import claim_figure_files  # loads matplotlib: only when one is drawn
+
+            for path, data in claim_figure_files(manifest, claim, results[claim.id]).items():
+                if path in files:
+                    raise BenchError(f"{manifest.path}: claim {claim.id}'s figure {path} is another file "
+                                     "of the verdict")
+                files[path] = data
     document = verdict_document(manifest, manifest.claims, results, states)
     files[manifest.base / VERDICT_FILE] = document.encode()
     return files

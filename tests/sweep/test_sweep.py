@@ -346,3 +346,17 @@ def test_a_base_config_file_sits_under_every_methods_run(tmp_path, cli):
     code, _, err = cli("sweep", "--config", base, "--baselines", "all", "--out", tmp_path / "x", "--dry-run")
     assert code == 2 and err.count("\n") == 1 and "--config is the base of --methods runs" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_jobs_default_one_run_per_core_on_the_cpu(monkeypatch):
+    monkeypatch.setattr(execute.os, "cpu_count", lambda: 6)
+    base = ["--methods", "normal", *OFF, *FAST]
+    sweep = planned(*base, "--device", "cpu")
+    assert (sweep.jobs, sweep.threads) == (6, 1)
+    assert planned(*base, "--device", "cpu", "--jobs", "2").threads == 3
+    run = SimpleNamespace(cfg=SimpleNamespace(train=SimpleNamespace(device="cuda")))
+    monkeypatch.setattr(execute, "resolve_device", lambda name: SimpleNamespace(type=name))
+    assert execute.default_jobs([run], None) == 1  # runs sharing a GPU: one at a time
+    run.cfg.train.device = "cpu"
+    assert execute.default_jobs([run], None) == 6
+    assert execute.default_jobs([run], object()) == 1  # a cluster sets its own array parallelism
