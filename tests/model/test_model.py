@@ -3,7 +3,7 @@ import torch
 
 from bench.config import PRESETS, ModelConfig, build_config
 from bench.model.schemes import build_model
-from bench.model.transformer import MATRIX_ROLES, ROLES, RMSNorm, Transformer
+from bench.model.transformer import MATRIX_ROLES, ROLES, RMSNorm, Transformer, apply_rope, rope_table
 from bench.train.trainer import lm_loss
 
 VARIANTS = {
@@ -93,3 +93,30 @@ def test_every_preset_builds_and_takes_one_step(preset):
     opt.step()
     assert torch.isfinite(loss)
     assert model.flops_per_token(9) > 6 * model.n_params(non_embedding=True)
+
+
+def real_rope(x, cos, sin):
+    """RoPE written out on the real pairs (x[2i], x[2i+1]): the reference apply_rope must equal."""
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+
+
+def test_rope_rotates_each_pair_as_the_real_formula_forward_and_backward():
+    torch.manual_seed(0)
+    table = rope_table(16, 8, 10000.0, torch.device("cpu"))
+    cos, sin = table[..., 0], table[..., 1]
+    assert table.shape == (16, 4, 2) and torch.allclose(cos**2 + sin**2, torch.ones(16, 4))
+    assert torch.equal(cos[0], torch.ones(4)) and torch.equal(sin[0], torch.zeros(4))  # position 0 stays
+    x = torch.randn(2, 3, 16, 8, dtype=torch.float64).float().requires_grad_()
+    g = torch.randn(2, 3, 16, 8)
+    out = apply_rope(x, table)
+    (grad,) = torch.autograd.grad(out, x, g)
+    x_ref = x.detach().requires_grad_()
+    ref = real_rope(x_ref, cos, sin)
+    (grad_ref,) = torch.autograd.grad(ref, x_ref, g)
+    torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad, grad_ref, rtol=1e-6, atol=1e-6)
+    # A rotation: every pair keeps its length; position p rotates pair i by p·θ_i.
+    pairs = out.detach().unflatten(-1, (-1, 2)).norm(dim=-1)
+    torch.testing.assert_close(pairs, x.detach().unflatten(-1, (-1, 2)).norm(dim=-1))
+    assert out.dtype == x.dtype and apply_rope(x.bfloat16(), table).dtype == torch.bfloat16
