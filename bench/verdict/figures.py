@@ -87,7 +87,8 @@ def claim_figure(claim: Claim, results: Sequence[LineResult]) -> Figure:
         ax.set_xlabel(label, fontsize=8)
         ax.tick_params(axis="x", labelsize=8)
         ax.grid(axis="x", color="0.92", linewidth=0.6)
-    axes[0].set_title(f"{claim.id}: {claim.source}", fontsize=9, loc="left")
+    # The source up to its first comma (the arXiv id): a whole paper title runs off the figure.
+    axes[0].set_title(f"{claim.id}: {claim.source.split(',')[0]}", fontsize=9, loc="left")
     legend = [Line2D([], [], color=c, marker=m, linestyle="-", label=v) for v, (c, m) in STYLE.items()]
     if any(line.sesoi is not None for line in claim.lines):
         legend.append(Patch(color="tab:blue", alpha=0.12, label="±SESOI"))
