@@ -19,26 +19,24 @@ from matplotlib.transforms import blended_transform_factory
 
 from bench.core.plotting import figure
 from bench.report.figures import figure_bytes
-from bench.verdict.evidence import BUCKET_PAIR, LineResult, metric_header
+from bench.verdict.evidence import LineResult
 from bench.verdict.manifest import Claim, Line, Manifest
-from bench.verdict.render import expectation, figure_stem, has_figure
+from bench.verdict.render import expectation, figure_stem, has_figure, measure
 
 STYLE = {"reproduced": ("tab:green", "o"), "refuted": ("tab:red", "X"), "inconclusive": ("tab:gray", "s")}
 ROW_H, PANEL_H, WIDTH = 0.55, 1.1, 7.5  # inches per row, per panel (axis, labels), figure width
 
 
 def axis_label(line: Line) -> str:
-    """What a line's Δ measures on the x axis; lines with the same label share a panel."""
-    if line.kind == "compare":
-        return f"Δ {metric_header(line.metric)} (scheme − reference)"
+    """What a line's Δ measures on the x axis; lines with the same label share a panel (every critical γ
+    shares the γ axis)."""
+    if line.kind == "critical_gamma":
+        return "critical γ (swept range shaded)"
     if line.kind == "contrast":
-        return f"{metric_header(line.metric)} − {metric_header(line.minus)} (of the scheme's runs)"
-    if line.kind == "bucket_contrast":
-        a, b = (bucket.replace("_", "-") for bucket in BUCKET_PAIR)
-        return f"Δloss {a} − Δloss {b} (nats)"
-    if line.kind == "trajectory":
-        return f"Δ {line.statistic} of {line.measure}"
-    return "critical γ (swept range shaded)"
+        return f"{measure(line)} (of the scheme's runs)"
+    if line.kind == "bucket_contrast":  # already a difference of differences
+        return measure(line)
+    return f"Δ {measure(line)}" + (" (scheme − reference)" if line.kind == "compare" else "")
 
 
 def draw_row(ax: Axes, y: float, line: Line, r: LineResult) -> None:

@@ -48,22 +48,32 @@ def signed(value: float | None) -> str:
     return "—" if value is None else f"{value:+.3g}"
 
 
+def measure(line: Line) -> str:
+    """What the line's Δ is a difference of, without the runs it compares (the figure's axis, too)."""
+    if line.kind == "compare":
+        return metric_header(line.metric)
+    if line.kind == "contrast":
+        return f"{metric_header(line.metric)} − {metric_header(line.minus)}"
+    if line.kind == "bucket_contrast":
+        a, b = (bucket.replace("_", "-") for bucket in BUCKET_PAIR)
+        return f"Δloss {a} − Δloss {b} (nats)"
+    if line.kind == "trajectory":
+        return f"{line.statistic} of {line.measure} (mean over roles)"
+    return f"critical γ by {metric_header(line.metric)}"
+
+
 def quantity(line: Line) -> str:
     """What Δ measures, in words, from the line's fields."""
     scheme = describe_selector(line.scheme)
     reference = describe_selector(line.reference) if line.reference else None
-    if line.kind == "compare":
-        return f"{metric_header(line.metric)}: [{scheme}] − [{reference}]"
     if line.kind == "contrast":
-        return f"{metric_header(line.metric)} − {metric_header(line.minus)} of [{scheme}]"
-    if line.kind == "bucket_contrast":
-        a, b = (bucket.replace("_", "-") for bucket in BUCKET_PAIR)
-        return f"Δloss {a} − Δloss {b} (nats): [{scheme}] − [{reference}]"
-    if line.kind == "trajectory":
-        what = f"{line.statistic} of {line.measure} (mean over roles)"
-        return f"{what}: [{scheme}] − [{reference}]" if reference else f"{what} of [{scheme}], vs 0"
-    gammas = ", ".join(f"{g:g}" for g in line.gammas)
-    return f"critical γ by {metric_header(line.metric)} over γ {gammas} of [{scheme}]"
+        return f"{measure(line)} of [{scheme}]"
+    if line.kind == "critical_gamma":
+        gammas = ", ".join(f"{g:g}" for g in line.gammas)
+        return f"{measure(line)} over γ {gammas} of [{scheme}]"
+    if line.kind == "trajectory" and reference is None:
+        return f"{measure(line)} of [{scheme}], vs 0"
+    return f"{measure(line)}: [{scheme}] − [{reference}]"
 
 
 def interval(line: Line, r: LineResult) -> str:
