@@ -60,8 +60,9 @@ from bench.train.trainer import Trainer
 # Keys that may differ between a checkpoint and the command that resumes it.
 RESUMABLE_CHANGES = {"train.device"}
 # Keys read only after training (final lm-eval scoring, token probe). They may also differ when the
-# checkpoint ends a finished training without periodic scoring: `bench sweep` trains its LR-search trials
-# without them and completes the chosen one by resuming it with them.
+# checkpoint ends a finished training: `bench sweep` trains its LR-search trials without them and completes
+# the chosen one by resuming it with them (eval.enabled only without periodic scoring, which a trial of a
+# config with eval.every keeps: bench/sweep/lr_search.py trial_config).
 AFTER_TRAINING = ("eval.enabled", "eval.protocol", "probe.tokens")
 # Marks a run directory whose training a signal stopped (removed when the run resumes).
 INTERRUPTED_FILE = "interrupted.json"
@@ -138,8 +139,13 @@ def plan(cfg: Config, out: Path, run_id: str | None, resume: str | None, overwri
     if ckpt is not None:
         saved = config_from_dict(ckpt["config"], str(ckpt_path))
         state = ckpt["state"]
-        trained = state["status"] == "ok" and state["step"] >= cfg.train.max_steps and not cfg.eval.every
-        allowed = RESUMABLE_CHANGES | (set(AFTER_TRAINING) if trained else set())
+        trained = state["status"] == "ok" and state["step"] >= cfg.train.max_steps
+        after = set(AFTER_TRAINING) if trained else set()
+        if cfg.eval.every:
+            # Periodic scores are part of training: a run trained without them cannot get them now, so
+            # scoring may only be added to a finished training that already scored along the way.
+            after.discard("eval.enabled")
+        allowed = RESUMABLE_CHANGES | after
         changed = [k for k in config_diff(saved, cfg) if k not in allowed]
         if changed:
             raise BenchError(f"--resume {ckpt_path}: the command changes {', '.join(changed)} from the "

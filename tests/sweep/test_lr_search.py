@@ -210,6 +210,22 @@ def test_a_finished_trial_resumed_with_the_token_probe_trains_nothing_again(tmp_
     assert code == 2 and "changes probe.tokens" in err
 
 
+
+def test_a_finished_training_with_periodic_scoring_is_completed_but_never_given_its_scores(tmp_path, cli):
+    """A config with eval.every keeps its periodic scoring in its trials (trial_config), so completing the
+    chosen trial adds only the token probe; a training that ran without scoring cannot be given it by a
+    resume, since its periodic scores were never taken."""
+    args = ["run", *TINY_FLAGS, "--set=probe.every=0", "--set=probe.plots=false", "--set=eval.every=2",
+            "--set=probe.max_tokens=2048", "--max-steps", "4", "--out", tmp_path, "--run-id", "t",
+            "--no-progress", "--set=eval.enabled=false", "--eval-tasks", "anchor_seen"]  # synthetic: no fetch
+    assert cli(*args, "--set=probe.tokens=false")[0] == 0
+    code, _, err = cli(*args, "--set=probe.tokens=true", "--resume")
+    assert code == 0, err
+    assert json.loads((tmp_path / "t" / "record.json").read_text())["probes"]["tokens"]
+    code, _, err = cli(*args, "--set=probe.tokens=true", "--set=eval.enabled=true", "--resume")
+    assert code == 2 and "changes eval.enabled" in err and err.count("\n") == 1
+
+
 BAD = {
     "lrs-and-off": (["--lrs", "1e-3,1e-2", "--lr-grid", "off"], "--lr-grid off"),
     "no-lr": (["--lrs", ","], "--lrs"),
