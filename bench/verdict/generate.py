@@ -5,6 +5,7 @@ sweep`, which skips finished runs and resumes interrupted ones) before regenerat
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from pathlib import Path
 from bench.core.errors import BenchError
 from bench.report.leaderboard import TableSpec, build, write_or_check
 from bench.report.records import LoadedRecord
+from bench.train.interrupt import Terminated
 from bench.verdict.evidence import LineResult, evaluate_claim, sweep_runs
 from bench.verdict.manifest import Claim, Manifest
 from bench.verdict.plan import Planner, measured_timings, plan_sweep
@@ -119,6 +121,20 @@ def print_plan(manifest: Manifest, claims: Sequence[Claim], planner: Planner, jo
     return 0
 
 
+def run_sweep(argv: list[str]) -> int:
+    """`python -m <argv>` (one sweep) in a session of its own, so that a signal reaches it once, from here:
+    a SIGINT or SIGTERM to the verdict is passed on and waited for, and the sweep stops its runs after
+    they checkpoint (bench/sweep/execute.py). subprocess.run would SIGKILL the sweep instead and leave its
+    runs training with nobody to stop them."""
+    child = subprocess.Popen([sys.executable, *argv], start_new_session=True)
+    try:
+        return child.wait()
+    except KeyboardInterrupt as exc:
+        child.send_signal(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+        child.wait()
+        raise
+
+
 def run_claims(manifest: Manifest, claims: Sequence[Claim], jobs: int | None) -> int:
     """Run or resume every sweep of `claims` as `python -m bench sweep`, then regenerate. Exit: 0 when
     every sweep succeeded, the first signal exit (130/143: stopped, rerun to resume), else 1."""
@@ -128,7 +144,7 @@ def run_claims(manifest: Manifest, claims: Sequence[Claim], jobs: int | None) ->
         argv = sweep_argv(manifest, manifest.sweeps[name], jobs)
         argv[argv.index("--out") + 1] = str(manifest.out_dir(name))
         print(f"verdict: sweep {name}", file=sys.stderr, flush=True)
-        code = subprocess.run([sys.executable, *argv[1:]], check=False).returncode
+        code = run_sweep(argv[1:])
         if code in (130, 143):
             return code
         worst = worst or (1 if code else 0)

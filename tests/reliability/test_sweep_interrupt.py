@@ -98,3 +98,35 @@ def test_kill_9_of_sweep_and_children_then_rerun_equals_an_uninterrupted_sweep(t
     assert (cut / "gamma-0.5-nano-seed0" / "init.json").stat().st_ino == init  # resumed, not restarted
     steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
     assert steps == list(range(120))  # from the checkpoint on, no step twice
+
+
+def test_sigterm_to_verdict_run_stops_the_sweep_and_its_runs_and_rerun_finishes(tmp_path):
+    """`verdict --run` runs each sweep as a child: a SIGTERM to the verdict alone reaches the sweep and, once,
+    its runs, which checkpoint and exit (no run is left training); the same command then finishes them."""
+    sweep_args = ["--methods", "gamma", "--gamma", "0.5,1.0", "--lr-grid", "off", *ARGS[5:]]
+    manifest = tmp_path / "verdict.toml"
+    manifest.write_text(
+        '[budget]\ntotal_h = 1\nmachine = "a test machine"\ngpu = "none"\n\n'
+        f'[[sweep]]\nname = "s"\nout = "runs/s"\nargs = {json.dumps(sweep_args)}\n\n'
+        '[[claim]]\nid = "C1"\nsource = "a paper"\nclaim = "a claim"\nbudget_h = 1\ncut = "none"\n'
+        'gpu = "none"\n\n[[claim.line]]\nsetting = "s"\nsweep = "s"\nmetric = "val_loss"\n'
+        'scheme = {"init.gamma" = 1.0}\nreference = {"init.gamma" = 0.5}\nexpect = "lower"\nmin_seeds = 2\n')
+    command = [sys.executable, "-m", "bench", "verdict", "--manifest", str(manifest), "--run", "--jobs", "2"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs = tmp_path / "runs" / "s"
+    metrics = [runs / f"gamma-{g}-nano-seed0" / "metrics.jsonl" for g in ("0.5", "1.0")]
+    deadline = time.monotonic() + 120
+    while not all(m.exists() and len(m.read_text().splitlines()) >= 10 for m in metrics):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in err, err
+    for m in metrics:  # each run checkpointed on its one signal and stopped
+        assert (m.parent / "interrupted.json").exists() and (m.parent / "last.pt").exists()
+        assert "stopped by SIGTERM" in (m.parent.parent / f"{m.parent.name}.log").read_text()
+    assert json.loads((runs / "sweep.json").read_text())["counts"]["interrupted"] == 2
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    for m in metrics:
+        assert [json.loads(line)["step"] for line in m.read_text().splitlines()] == list(range(150))
