@@ -30,9 +30,9 @@ class Timing:
     """Median seconds per run of one (preset, corpus, steps, batch) and how many records they come from."""
 
     train_s: float
-    eval_s: float
+    eval_s: float  # over every scored record
     n: int
-    whole: bool  # every timed scoring covered whole splits (as the powered protocol does, near enough)
+    whole_s: float | None  # over the records whose scoring covered whole splits (powered); None: none did
 
 
 def similarity_key(config: dict[str, Any]) -> tuple[Any, ...]:
@@ -44,7 +44,7 @@ def measured_timings(results: Path) -> dict[tuple[Any, ...], Timing]:
     """Median train and evaluation wall seconds per similarity key over every record under `results`."""
     train: dict[tuple[Any, ...], list[float]] = {}
     scored: dict[tuple[Any, ...], list[float]] = {}
-    partial: set[tuple[Any, ...]] = set()
+    whole: dict[tuple[Any, ...], list[float]] = {}
     for path in sorted(results.rglob("record.json")):
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
@@ -60,12 +60,13 @@ def measured_timings(results: Path) -> dict[tuple[Any, ...], Timing]:
         if evaluation is not None:
             scored.setdefault(key, []).append(evaluation)
             tasks = dig(record, "evaluation", "tasks")
-            if not isinstance(tasks, dict) or any(
-                    dig(t, "protocol") != "powered" and dig(t, "documents") != dig(t, "split_documents")
+            # Not a limited (quick) scoring, nor one from before provenance was kept.
+            if isinstance(tasks, dict) and all(
+                    dig(t, "protocol") == "powered" or dig(t, "documents") == dig(t, "split_documents")
                     for t in tasks.values()):
-                partial.add(key)  # a limited (quick) scoring, or one from before provenance was kept
+                whole.setdefault(key, []).append(evaluation)
     return {k: Timing(statistics.median(v), statistics.median(scored.get(k, [0.0])), len(v),
-                      k in scored and k not in partial) for k, v in train.items()}
+                      statistics.median(whole[k]) if k in whole else None) for k, v in train.items()}
 
 
 @dataclass
@@ -111,13 +112,17 @@ def plan_sweep(manifest: Manifest, name: str, planner: Planner, timings: dict[tu
         if timing is None:
             unknown.append(cell.id)
             continue
-        untimed |= planned[0].cfg.eval.protocol == "powered" and not timing.whole
+        # A powered sweep's scoring is timed on the records that scored whole splits, where there are any.
+        eval_s = timing.eval_s
+        if planned[0].cfg.eval.protocol == "powered":
+            untimed |= timing.whole_s is None
+            eval_s = timing.eval_s if timing.whole_s is None else timing.whole_s
         sources.add(f"{timing.n} records of {planned[0].cfg.preset}/{planned[0].cfg.data.corpus}/"
                     f"{planned[0].cfg.train.max_steps}×{planned[0].cfg.train.batch_size}"
-                    f" ({'whole splits' if timing.whole else 'limited'} scoring timed)")
+                    f" ({'whole splits' if timing.whole_s is not None else 'limited'} scoring timed)")
         left_scored = max(0, scored - done)
-        lo += max(0, trained_lo - done - done_trials) * timing.train_s + left_scored * timing.eval_s
-        hi += max(0, trained_hi - done - done_trials) * timing.train_s + left_scored * timing.eval_s
+        lo += max(0, trained_lo - done - done_trials) * timing.train_s + left_scored * eval_s
+        hi += max(0, trained_hi - done - done_trials) * timing.train_s + left_scored * eval_s
     source = "; ".join(sorted(sources))
     if unknown:
         source += ("; " if source else "") + f"no timed record like {unknown[0]}"

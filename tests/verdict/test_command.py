@@ -1,6 +1,7 @@
 """`python -m bench verdict`: regeneration and --check, refusals (exit 2, nothing written), the committed
 manifest and VERDICT.md, the per-task flags against their config files, and one tiny end-to-end --run."""
 
+import json
 import math
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from bench.cli.verdict import planner
 from bench.config import build_config
 from bench.verdict.generate import verdict_files
 from bench.verdict.manifest import DEFAULT_MANIFEST, load_manifest
+from bench.verdict.plan import measured_timings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,3 +132,25 @@ def test_run_plans_runs_resumes_and_regenerates(tmp_path, cli, capsys):
     assert "val loss" in (tmp_path / "board.md").read_text()  # the leaderboard renderer's table
     assert cli("verdict", "--manifest", path, "--check")[0] == 0
     assert "sweep s: 4-4 runs (4 finished), 0.0-0.0 h left" in cli("verdict", "--manifest", path, "--plan")[1]
+
+
+def test_plan_times_a_powered_sweep_by_the_records_that_scored_whole_splits(tmp_path):
+    """Quick scorings (a `limit`) and powered ones of the same runs' shape are timed apart: a powered sweep's
+    scoring estimate comes from the powered records once there are any."""
+    config = {"preset": "nano", "data": {"corpus": "mixture"}, "train": {"max_steps": 800, "batch_size": 16}}
+
+    def scored(wall, protocol, documents):
+        task = {"protocol": protocol, "documents": documents, "split_documents": 2000}
+        return {"config": config, "train": {"wall_s": 100.0},
+                "evaluation": {"wall_s": wall, "tasks": {"arc_easy": task}}}
+
+    unscored = {"config": config, "train": {"wall_s": 90.0}}
+    runs = [scored(10.0, "quick", 200), scored(12.0, "quick", 200), scored(300.0, "powered", 2000), unscored]
+    for i, rec in enumerate(runs):
+        (tmp_path / str(i)).mkdir()
+        (tmp_path / str(i) / "record.json").write_text(json.dumps(rec))
+    (timing,) = measured_timings(tmp_path).values()
+    assert (timing.train_s, timing.n, timing.eval_s, timing.whole_s) == (100.0, 4, 12.0, 300.0)
+    (tmp_path / "2").rename(tmp_path / "gone")
+    (tmp_path / "gone" / "record.json").unlink()
+    assert next(iter(measured_timings(tmp_path).values())).whole_s is None  # only quick scorings: unknown
