@@ -429,7 +429,8 @@ def default_jobs(runs: Sequence[PlannedRun], executor: cluster.Submitit | None) 
     (measured on 2 cores: a sweep of 4 runs took 1.36× less wall time at `nano` and 1.22× less at `anchor`
     with two one-thread runs at once than one two-thread run at a time; docs/performance.md), else 1 (runs
     on a GPU share it; a cluster's array parallelism is the cluster's to set)."""
-    if executor is not None or any(resolve_device(r.cfg.train.device).type != "cpu" for r in runs):
+    devices = {r.cfg.train.device for r in runs}  # resolved once each, not once per run
+    if executor is not None or any(resolve_device(d).type != "cpu" for d in devices):
         return 1
     return os.cpu_count() or 1
 

@@ -21,7 +21,7 @@ from bench.core.plotting import figure
 from bench.report.figures import figure_bytes
 from bench.verdict.evidence import LineResult
 from bench.verdict.manifest import Claim, Line, Manifest
-from bench.verdict.render import expectation, figure_stem, has_figure, measure
+from bench.verdict.render import expectation, figure_stem, measure
 
 STYLE = {"reproduced": ("tab:green", "o"), "refuted": ("tab:red", "X"), "inconclusive": ("tab:gray", "s")}
 ROW_H, PANEL_H, WIDTH = 0.55, 1.1, 7.5  # inches per row, per panel (axis, labels), figure width
@@ -95,8 +95,6 @@ def claim_figure(claim: Claim, results: Sequence[LineResult]) -> Figure:
 
 
 def claim_figure_files(manifest: Manifest, claim: Claim, results: Sequence[LineResult]) -> dict[Path, bytes]:
-    """<stem>.png and <stem>.svg of the claim's figure (render.figure_stem); nothing while every line is
-    pending (render.has_figure, the rule the claim's text links by)."""
-    if not has_figure(results):
-        return {}
+    """<stem>.png and <stem>.svg of the claim's figure (render.figure_stem). Called only for a claim that
+    has one (render.has_figure, decided by the caller before matplotlib is imported)."""
     return figure_bytes(claim_figure(claim, results), manifest.base / figure_stem(claim))
