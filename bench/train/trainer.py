@@ -34,10 +34,11 @@ from bench.train.interrupt import stop_flag
 from bench.train.schedule import lr_at, make_optimizer
 
 # torch.compile on the CPU costs about 40 s before the first step (about 20 s with inductor's graph cache
-# warm) and makes a nano step about 1.3× faster, i.e. saves ~23 % of eager time (docs/performance.md): it
-# pays back a cold compile after ~175 s of eager training, ~1.9e13 FLOPs at the ~1.1e11 FLOP/s an eager nano
-# step reaches on 2 cores. The default nano run (1.2e13) stays eager; micro (1.6e15) and up compile.
-CPU_COMPILE_MIN_FLOPS = 2e13
+# warm) and made a nano step 1.14× faster on an idle 2-core machine (docs/performance.md), i.e. saves ~12 %
+# of eager time: it pays back a cold compile after ~325 s of eager training, ~5e13 FLOPs at the ~1.55e11
+# FLOP/s an eager nano step reached there. The default nano run (1.2e13) stays eager; micro (1.6e15) and up
+# compile.
+CPU_COMPILE_MIN_FLOPS = 5e13
 
 
 def use_compile(cfg: Config, model: Transformer, corpus: Corpus, device: torch.device) -> bool:
