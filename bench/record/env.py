@@ -25,7 +25,9 @@ def package_version(dist: str) -> str | None:
 
 
 def git_state(root: Path = PROJECT_ROOT) -> dict[str, str | bool | None]:
-    """Commit hash of the code that ran, and whether the tree had uncommitted changes."""
+    """Commit hash of the code that ran, and whether the tree had uncommitted changes outside results/.
+    results/ holds what the runs write (records, generated tables and VERDICT.md, which `verdict --run`
+    regenerates between its sweeps): a change there says nothing about the code that ran."""
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
@@ -34,7 +36,8 @@ def git_state(root: Path = PROJECT_ROOT) -> dict[str, str | bool | None]:
         return out.stdout.strip() if out.returncode == 0 else None
 
     head = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no") if head else None
+    code = ("--", ".", ":(exclude)results")
+    status = git("status", "--porcelain", "--untracked-files=no", *code) if head else None
     return {"git_hash": head or "unknown", "git_dirty": bool(status) if status is not None else None}
 
 
