@@ -117,10 +117,13 @@ def test_fsdp2_matches_one_process_and_refuses_another_world_size(tmp_path, cli)
     assert ckpt["distributed"]["world_size"] == 2 and ckpt["state"]["step"] == steps
 
     # Two processes resuming a single-process checkpoint: each rank refuses in one line, nothing changes.
+    # torchrun stops the other rank as soon as one exits, so the second rank's line may never be printed
+    # (py313 CI saw one line): one or two lines, each the whole refusal.
     before = (out / "one" / "record.json").read_bytes()
     refused = torchrun(*FLAGS, "--max-steps", steps, "--out", out, "--run-id", "one", "--resume")
     assert refused.returncode != 0
-    assert refused.stderr.count("error: --resume") == 2 and "trained by one process" in refused.stderr
+    lines = [line for line in refused.stderr.splitlines() if line.startswith("error: --resume")]
+    assert len(lines) in (1, 2) and all("trained by one process" in line for line in lines), refused.stderr
     assert (out / "one" / "record.json").read_bytes() == before
 
 
