@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import contextlib
+import json
 import os
 import shlex
 import signal
@@ -211,6 +212,7 @@ class Sweep:
     done: int = 0
     total: int = 0
     cluster: cluster.Submitit | None = None  # --executor submitit; None: local child processes
+    earlier_wall_s: dict[str, float] = field(default_factory=dict)  # by run id, from the last sweep.json
 
     @property
     def threads(self) -> int:
@@ -383,7 +385,8 @@ class Sweep:
             "lr_search": {cell: s.manifest() for cell, s in self.search.items() if s.final} or None,
             "counts": self.counts(),
             "runs": [{"id": r.id, "label": r.label, "cell": r.cell, "seed": r.seed, "lr": r.lr,
-                      "axes": r.axes, "status": r.status, "skipped": r.skipped, "wall_s": r.wall_s,
+                      "axes": r.axes, "status": r.status, "skipped": r.skipped,
+                      "wall_s": self.earlier_wall_s.get(r.id) if r.skipped else r.wall_s,
                       "exit_code": r.exit_code, "error": r.error, "log": log_path(self.out, r).name,
                       "config": config_path(self.out, r).name, "args": r.argv} for r in self.runs],
         })
@@ -467,7 +470,19 @@ def build_sweep(args: argparse.Namespace) -> Sweep:
     executor = cluster.from_args(args, args.out)
     jobs = args.jobs or default_jobs(candidates, executor)
     return Sweep(args.name or args.out.resolve().name, args.out, jobs, schemes, axes, seeds, lrs,
-                 args.lr_extensions, common, {c.id: c for c in cells}, candidates, cluster=executor)
+                 args.lr_extensions, common, {c.id: c for c in cells}, candidates, cluster=executor,
+                 earlier_wall_s=earlier_wall_s(args.out))
+
+
+def earlier_wall_s(out: Path) -> dict[str, float]:
+    """Each run's wall time as the sweep.json of an earlier invocation has it: a rerun skips the runs that
+    finished, and the manifest it rewrites keeps the time they took rather than losing it. The manifest
+    is a report, rewritten whole, so one that cannot be read only costs those times."""
+    try:
+        runs = json.loads((out / "sweep.json").read_text())["runs"]
+        return {r["id"]: float(r["wall_s"]) for r in runs if r.get("wall_s") is not None}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def lock_file(out: Path) -> Path:

@@ -115,7 +115,11 @@ def test_a_failing_run_never_stops_the_sweep_and_a_rerun_resumes(tmp_path, cli, 
     record = json.loads((out / "zero-nano-seed0" / "record.json").read_text())
     assert record["sweep"] == {"name": "t", "label": "zero", "lr_search": None}
 
-    # The rerun executes only the failed run, then nothing at all; finished records stay byte-identical.
+    wall = {r["id"]: r["wall_s"] for r in manifest["runs"]}
+    assert all(isinstance(w, float) and w > 0 for w in wall.values())
+
+    # The rerun executes only the failed run, then nothing at all; finished records stay byte-identical,
+    # and the manifest keeps the wall time each skipped run took when it ran.
     child, calls = fake_child()
     monkeypatch.setattr(execute, "run_child", child)
     before = records(out)
@@ -123,9 +127,15 @@ def test_a_failing_run_never_stops_the_sweep_and_a_rerun_resumes(tmp_path, cli, 
     assert code == 0 and calls == ["normal-nano-seed1"] and "skipped 3" in stdout
     assert "normal-nano-seed0 ... skipped (finished: ok)" in err
     assert {k: v for k, v in records(out).items() if k != "normal-nano-seed1"} == before
+    runs = {r["id"]: r for r in json.loads((out / "sweep.json").read_text())["runs"]}
+    assert {k: r["wall_s"] for k, r in runs.items() if r["skipped"]} == \
+        {k: w for k, w in wall.items() if k != "normal-nano-seed1"}
+    assert not runs["normal-nano-seed1"]["skipped"] and runs["normal-nano-seed1"]["wall_s"] > 0
+    wall = {k: r["wall_s"] for k, r in runs.items()}
     before = records(out)
     code, stdout, _ = cli(*argv)
     assert code == 0 and calls == ["normal-nano-seed1"] and "skipped 4" in stdout and records(out) == before
+    assert {r["id"]: r["wall_s"] for r in json.loads((out / "sweep.json").read_text())["runs"]} == wall
 
 
 def test_a_finished_run_of_another_config_is_refused(tmp_path, cli, monkeypatch):
