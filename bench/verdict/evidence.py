@@ -59,6 +59,9 @@ class LineResult:
     mde: float | None = None
     lr_tuned: bool | None = None
     critical: float | None = None  # critical_gamma: the observed critical γ
+    # The tested quantity's mean over the paired seeds on each side (reference None: tested against zero),
+    # so a reader sees where both sides sit: a Δ of 0 at chance and one at the ceiling read differently.
+    means: tuple[float, float | None] | None = None
 
 
 def sweep_runs(out: Path) -> list[LoadedRecord]:
@@ -141,14 +144,15 @@ def per_seed(row: Row, line: Line) -> dict[int, float]:
     return {s: v for s, v in out.items() if v is not None}
 
 
-Evidence = tuple[PairedResult | None, int, bool | None]  # test result, finished pairs, LR tuned
+Means = tuple[float, float | None]
+Evidence = tuple[PairedResult | None, int, bool | None, Means | None]  # test, pairs, LR tuned, side means
 
 
 def paired_evidence(line: Line, runs: list[LoadedRecord], seed: int) -> Evidence:
-    """(test result, finished pairs, LR tuned) of a line of every kind but critical_gamma."""
+    """(test result, finished pairs, LR tuned, side means) of a line of every kind but critical_gamma."""
     scheme, reference, groups = sides(runs, line)
     if scheme is None or (line.reference is not None and reference is None):
-        return None, 0, None
+        return None, 0, None, None
     tuned = scheme.lr_tuned and (reference is None or reference.lr_tuned)
     if line.kind == "compare":
         assert reference is not None and line.metric is not None
@@ -156,18 +160,21 @@ def paired_evidence(line: Line, runs: list[LoadedRecord], seed: int) -> Evidence
                   if scheme.metrics[s].get(line.metric) is not None
                   and reference.metrics[s].get(line.metric) is not None]
         if len(shared) < line.min_seeds:
-            return None, len(shared), tuned
+            return None, len(shared), tuned, None
+        a = [scheme.metrics[s][line.metric] for s in shared]
+        b = [reference.metrics[s][line.metric] for s in shared]
+        means = (mean(a), mean(b))  # type: ignore[arg-type]  # None filtered out above
         column = next((c for c in columns([scheme, reference], groups) if c.key == line.metric), None)
         if column is None:  # a diagnostic the leaderboard shows but never tests (spikes): over seeds
-            return paired_t([scheme.metrics[s][line.metric] for s in shared],  # type: ignore[misc]
-                            [reference.metrics[s][line.metric] for s in shared]), len(shared), tuned
-        return compare(scheme, reference, column, DocCache(), seed), len(shared), tuned
+            return paired_t(a, b), len(shared), tuned, means  # type: ignore[arg-type]
+        return compare(scheme, reference, column, DocCache(), seed), len(shared), tuned, means
     mine = per_seed(scheme, line)
     theirs = per_seed(reference, line) if reference is not None else {s: 0.0 for s in mine}
     shared = sorted(set(mine) & set(theirs))
     if len(shared) < line.min_seeds:
-        return None, len(shared), tuned
-    return paired_t([mine[s] for s in shared], [theirs[s] for s in shared]), len(shared), tuned
+        return None, len(shared), tuned, None
+    a, b = [mine[s] for s in shared], [theirs[s] for s in shared]
+    return paired_t(a, b), len(shared), tuned, (mean(a), mean(b) if reference is not None else None)
 
 
 def gamma_evidence(line: Line, runs: list[LoadedRecord], seed: int) -> LineResult:
@@ -254,12 +261,13 @@ def evaluate_claim(manifest: Manifest, claim: Claim,
         if isinstance(x, LineResult):
             out.append(x)
             continue
-        result, pairs, tuned = x
+        result, pairs, tuned, means = x
         if result is None:
             out.append(LineResult("pending", pairs, lr_tuned=tuned))
             continue
         mde = column_mde([result])[0]
-        out.append(LineResult(decide(line, result, p_holm), pairs, result, p_holm, mde, tuned))
+        out.append(LineResult(decide(line, result, p_holm), pairs, result, p_holm, mde, tuned,
+                              means=means))
     return out
 
 

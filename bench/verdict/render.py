@@ -119,7 +119,16 @@ def sentence(claim: Claim, line: Line, r: LineResult) -> str:
                 f"seeds ({test}); no p, so no MDE: the CI's width is the resolution.")
     return (f"{r.verdict}: Δ = {signed(r.result.delta)}, 95 % CI {interval(line, r)}, "
             f"p = {number(r.result.p)}, Holm p = {number(r.p_holm)}, "
-            f"MDE = {number(r.mde)} at {r.pairs} seeds ({test}).")
+            f"MDE = {number(r.mde)} at {r.pairs} seeds ({test}){side_means(r)}.")
+
+
+def side_means(r: LineResult) -> str:
+    """The seed means of both sides (a line tested against zero has one side, its mean is Δ), four
+    digits so that a side at the ceiling (1) stands apart from one just below it (0.9993)."""
+    if r.means is None or r.means[1] is None:
+        return ""
+    scheme, reference = r.means
+    return f"; seed means {number(scheme, 4)} (scheme) vs {number(reference, 4)} (reference)"
 
 
 def has_figure(results: Sequence[LineResult]) -> bool:

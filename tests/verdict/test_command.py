@@ -32,6 +32,8 @@ def test_regenerates_and_check_names_a_stale_file(tmp_path, cli):
     text = (tmp_path / "VERDICT.md").read_text()
     assert "| C1.1 | a setting |" in text and "**reproduced**" in text and "3/3" in text
     assert "Holm p = " in (tmp_path / "C1.md").read_text()
+    # γ 1.0 sits at 3 + s/10 − 0.05 (mean 3.05), γ 0.5 at 3 + s/10 − 0.025 (3.075).
+    assert "; seed means 3.05 (scheme) vs 3.075 (reference)." in text
     code, out, _ = cli("verdict", "--manifest", path, "--check")
     assert code == 0 and "up to date: 4 files" in out  # VERDICT.md, C1.md, C1.png, C1.svg
     (tmp_path / "C1.md").write_text("edited by hand\n")

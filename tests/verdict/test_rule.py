@@ -39,6 +39,8 @@ def test_reproduced_when_significant_in_the_claimed_direction(tmp_path):
     assert r.result.test == "t" and math.isclose(r.result.delta, sum(BETTER) / 5)
     assert r.result.ci_low < r.result.delta < r.result.ci_high < 0
     assert r.p_holm == r.result.p < 0.05 and r.mde is not None and r.mde > 0
+    scheme, reference = r.means
+    assert math.isclose(scheme, (sum(BASE) + sum(BETTER)) / 5) and math.isclose(reference, sum(BASE) / 5)
 
 
 def test_task_metrics_with_per_document_outputs_use_the_paired_bootstrap(tmp_path):
@@ -180,6 +182,9 @@ def test_contrast_and_bucket_contrast(tmp_path):
     assert c.verdict == "reproduced" and math.isclose(c.result.delta, 0.5 + 0.02 * 2, abs_tol=1e-9)
     # Δcc = −0.3 + 0.02·s, Δtrivial = −0.05: the context-constrained loss fell more under γ 0.8.
     assert b.verdict == "reproduced" and math.isclose(b.result.delta, -0.3 + 0.04 + 0.05, abs_tol=1e-9)
+    # Side means: a contrast against zero has one side (its mean is Δ); buckets: cc − trivial per side.
+    assert math.isclose(c.means[0], c.result.delta) and c.means[1] is None
+    assert math.isclose(b.means[0], 1.0 + 0.04) and math.isclose(b.means[1], 2.3 - 1.05)
 
 
 def test_trajectory_statistics_and_lines(tmp_path):
