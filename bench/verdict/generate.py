@@ -17,7 +17,7 @@ from bench.report.records import LoadedRecord
 from bench.train.interrupt import Terminated
 from bench.verdict.evidence import LineResult, evaluate_claim, sweep_runs
 from bench.verdict.manifest import Claim, Manifest
-from bench.verdict.plan import Planner, measured_timings, plan_sweep
+from bench.verdict.plan import Planner, measured_timings, plan_sweep, spent_hours
 from bench.verdict.render import (
     claim_document,
     display_path,
@@ -54,10 +54,11 @@ def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
         if claim.leaderboard is not None:
             states[claim.id], text = leaderboard_text(manifest, claim)
             files[manifest.base / claim.leaderboard] = text.encode()
+    spent = claims_spent(manifest, manifest.claims)
     for claim in manifest.claims:
         if claim.table is not None:
             files[manifest.base / claim.table] = claim_document(
-                manifest, claim, results[claim.id], states.get(claim.id)).encode()
+                manifest, claim, results[claim.id], states.get(claim.id), spent[claim.id]).encode()
         if has_figure(results[claim.id]):
             from bench.verdict.figures import claim_figure_files  # loads matplotlib: only when one is drawn
 
@@ -66,9 +67,16 @@ def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
                     raise BenchError(f"{manifest.path}: claim {claim.id}'s figure {path} is another file "
                                      "of the verdict")
                 files[path] = data
-    document = verdict_document(manifest, manifest.claims, results, states)
+    document = verdict_document(manifest, manifest.claims, results, states, spent)
     files[manifest.base / VERDICT_FILE] = document.encode()
     return files
+
+
+def claims_spent(manifest: Manifest, claims: Sequence[Claim]) -> dict[str, float]:
+    """Wall hours each claim's finished runs took (plan.py, Spent), a shared sweep under its owner."""
+    owners = manifest.sweep_owners(claims)
+    return {c.id: sum(spent_hours(manifest.out_dir(n), manifest.sweeps[n].jobs)
+                      for n in manifest.owned_sweeps(c, owners)) for c in claims}
 
 
 def regenerate(manifest: Manifest, check: bool = False) -> int:
@@ -92,26 +100,26 @@ def print_plan(manifest: Manifest, claims: Sequence[Claim], planner: Planner, jo
     print(f"verdict plan from {manifest.path} (wall hours on {manifest.machine}; jobs as in the manifest"
           + (f", overridden: {jobs}" if jobs else "") + ")")
     for p in plans.values():
-        print(f"sweep {p.name}: {p.runs_min}-{p.runs_max} runs ({p.finished} finished), "
+        spent = spent_hours(manifest.out_dir(p.name), manifest.sweeps[p.name].jobs)  # as they ran
+        print(f"sweep {p.name}: {p.runs_min}-{p.runs_max} runs ({p.finished} finished, {spent:.1f} h spent), "
               f"{hours(p.hours_min)}-{hours(p.hours_max)} h left; times from {p.source}")
-    # A sweep counts once: under the table-only claim it feeds, else under the first claim that reads it.
-    owner = {c.sweep: c.id for c in claims if c.sweep is not None}
-    for claim in claims:
-        for name in manifest.claim_sweeps(claim):
-            owner.setdefault(name, claim.id)
+    owner = manifest.sweep_owners(claims)
+    spent_by_claim = claims_spent(manifest, claims)
     print("per claim (a sweep that several claims read counts once, under its owner):")
     total_lo = total_hi = 0.0
     for claim in claims:
-        mine = [plans[n] for n in manifest.claim_sweeps(claim) if owner[n] == claim.id]
+        mine = [plans[n] for n in manifest.owned_sweeps(claim, owner)]
         shared = [n for n in manifest.claim_sweeps(claim) if owner[n] != claim.id]
         lo, hi = sum(p.hours_min or 0.0 for p in mine), sum(p.hours_max or 0.0 for p in mine)
         total_lo, total_hi = total_lo + lo, total_hi + hi
         reuse = f"; reads {', '.join(f'{n} ({owner[n]})' for n in shared)}" if shared else ""
-        print(f"  {claim.id}: estimated {lo:.1f}-{hi:.1f} h (manifest budget {claim.budget_h:g} h){reuse}")
+        print(f"  {claim.id}: spent {spent_by_claim[claim.id]:.1f} h, estimated {lo:.1f}-{hi:.1f} h left "
+              f"(manifest budget {claim.budget_h:g} h){reuse}")
     notes = [p.name for p in plans.values() if p.untimed_protocol]
     unknown = [p.name for p in plans.values() if p.hours_min is None]
-    print(f"total: estimated {total_lo:.1f}-{total_hi:.1f} h; manifest budget "
-          f"{sum(c.budget_h for c in claims):g} h (stated total {manifest.total_h:g} h)")
+    print(f"total: spent {sum(spent_by_claim.values()):.1f} h, estimated {total_lo:.1f}-{total_hi:.1f} h "
+          f"left; manifest budget {sum(c.budget_h for c in claims):g} h "
+          f"(stated total {manifest.total_h:g} h)")
     if notes:
         print(f"note: {', '.join(notes)} score under a protocol that no similar timed record used (powered "
               "scores whole splits, the quick protocol 200 documents per task): their evaluation time is "

@@ -11,6 +11,7 @@ relative to the manifest's folder.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,18 @@ class Manifest:
         """The sweeps a claim reads, in manifest order."""
         used = {line.sweep for line in claim.lines} | ({claim.sweep} if claim.sweep else set())
         return [name for name in self.sweeps if name in used]
+
+    def sweep_owners(self, claims: Sequence[Claim]) -> dict[str, str]:
+        """The claim each sweep's compute counts under, so a sweep several claims read counts once: the
+        table-only claim it feeds, else the first claim that reads it."""
+        owner = {c.sweep: c.id for c in claims if c.sweep is not None}
+        for claim in claims:
+            for name in self.claim_sweeps(claim):
+                owner.setdefault(name, claim.id)
+        return owner
+
+    def owned_sweeps(self, claim: Claim, owners: dict[str, str]) -> list[str]:
+        return [n for n in self.claim_sweeps(claim) if owners[n] == claim.id]
 
 
 CONFIG_KEYS = frozenset(flat(Config().to_dict()))

@@ -7,6 +7,10 @@ preset, corpus and training budget (steps × batch) under the results folder; re
 sweep count too, so the estimate sharpens as the sweeps run. The committed runs were timed two at a
 time on the 2-core machine (one thread each), so a sweep's wall time is the sum over its runs divided by
 its `--jobs`. Runs a sweep already finished cost nothing.
+
+Spent. The same sum over the records a sweep has written (every run, LR trials included: training
+accumulated across resumes, plus scoring), divided by its `--jobs`: the wall hours the finished runs
+took, without the time an interrupted run spent before its last checkpoint or the sweep between runs.
 """
 
 from __future__ import annotations
@@ -69,6 +73,28 @@ def measured_timings(results: Path) -> dict[tuple[Any, ...], Timing]:
                       statistics.median(whole[k]) if k in whole else None) for k, v in train.items()}
 
 
+def is_scored(path: Path) -> bool:
+    """Whether a finished record was scored (an LR trial is not, until it is the chosen one)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return number(dig(record, "evaluation", "wall_s")) is not None
+
+
+def spent_hours(out: Path, jobs: int) -> float:
+    """Wall hours the records under a sweep's folder took (module docstring, Spent)."""
+    seconds = 0.0
+    for path in sorted(out.rglob("record.json")) if out.is_dir() else []:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # an unreadable record is the evidence's to report, not the clock's
+            continue
+        for key in ("train", "evaluation"):
+            seconds += number(dig(record, key, "wall_s")) or 0.0
+    return seconds / jobs / 3600
+
+
 @dataclass
 class SweepPlan:
     """A sweep's planned runs (fewest and most, by how many LR extensions its cells need), how many are
@@ -106,6 +132,12 @@ def plan_sweep(manifest: Manifest, name: str, planner: Planner, timings: dict[tu
             scored = trained_lo = trained_hi = len(sweep.seeds)
         done = sum(r.skipped for r in planned if not r.trial or not cell.searched)
         done_trials = sum(r.skipped for r in planned if r.trial)
+        scored_done = done
+        if any(r.trial and r.skipped and is_scored(sweep.out / r.id / "record.json") for r in planned):
+            # The chosen trial has been completed (scored): the search is over, so no extension is to
+            # come, and that trial is one of the cell's scored runs already.
+            trained_hi = trained_lo
+            scored_done += 1
         finished += done + done_trials
         runs_lo += trained_lo
         runs_hi += trained_hi
@@ -120,7 +152,7 @@ def plan_sweep(manifest: Manifest, name: str, planner: Planner, timings: dict[tu
         sources.add(f"{timing.n} records of {planned[0].cfg.preset}/{planned[0].cfg.data.corpus}/"
                     f"{planned[0].cfg.train.max_steps}×{planned[0].cfg.train.batch_size}"
                     f" ({'whole splits' if timing.whole_s is not None else 'limited'} scoring timed)")
-        left_scored = max(0, scored - done)
+        left_scored = max(0, scored - scored_done)
         lo += max(0, trained_lo - done - done_trials) * timing.train_s + left_scored * eval_s
         hi += max(0, trained_hi - done - done_trials) * timing.train_s + left_scored * eval_s
     source = "; ".join(sorted(sources))

@@ -13,7 +13,7 @@ from bench.cli.verdict import planner
 from bench.config import build_config
 from bench.verdict.generate import verdict_files
 from bench.verdict.manifest import DEFAULT_MANIFEST, load_manifest
-from bench.verdict.plan import measured_timings
+from bench.verdict.plan import measured_timings, plan_sweep, spent_hours
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,6 +114,20 @@ def test_every_committed_sweep_plans(tmp_path, monkeypatch):
             assert any(r.lr is not None and math.isclose(r.lr, want.optim.lr) for r in runs), spec.name
 
 
+def test_a_finished_searched_sweep_plans_nothing_left(monkeypatch):
+    """The committed grid-2606 (LR searched per cell) and suite-modadd (one cell's grid extended) are
+    finished: no extension can come once a chosen trial was scored, and that trial counts as scored, so
+    nothing is left to estimate; both took measurable time."""
+    monkeypatch.chdir(ROOT)
+    manifest = load_manifest(DEFAULT_MANIFEST)
+    timings = measured_timings(manifest.base)
+    for name in ("grid-2606", "suite-modadd"):
+        plan = plan_sweep(manifest, name, planner, timings)
+        assert plan.runs_min == plan.runs_max == plan.finished and plan.finished > 0, name
+        assert plan.hours_min == plan.hours_max == 0.0, name
+        assert spent_hours(manifest.out_dir(name), manifest.sweeps[name].jobs) > 0.1, name
+
+
 def test_run_plans_runs_resumes_and_regenerates(tmp_path, cli, capsys):
     """A tiny two-scheme sweep through `verdict --plan` and `--run`, then again (nothing to train)."""
     fast = [*TINY_FLAGS, "--set=probe.every=0", "--set=probe.tokens=false", "--set=probe.plots=false",
@@ -125,7 +139,9 @@ def test_run_plans_runs_resumes_and_regenerates(tmp_path, cli, capsys):
                                         'gpu = "none"\nleaderboard = "board.md"\nsweep = "s"\n')
     path = write_manifest(tmp_path, claim([line(metric="val_loss", min_seeds=2)]), table, head=head)
     code, out, _ = cli("verdict", "--manifest", path, "--plan")
-    assert code == 0 and "sweep s: 4-4 runs (0 finished)" in out and "C2: estimated" in out
+    assert code == 0 and "sweep s: 4-4 runs (0 finished, 0.0 h spent)" in out
+    # The sweep counts under the table-only claim it feeds; C1 reads it without counting it again.
+    assert "C2: spent 0.0 h, estimated" in out and "C1: spent 0.0 h, estimated 0.0-0.0 h left" in out
     code, _, err = cli("verdict", "--manifest", path, "--run", "--jobs", "2")
     assert code == 0, err
     assert len(list((tmp_path / "runs" / "s").glob("*/record.json"))) == 4
@@ -133,7 +149,10 @@ def test_run_plans_runs_resumes_and_regenerates(tmp_path, cli, capsys):
     assert "2/2" in text and "pending" not in text.split("## C1")[1].split("## C2")[0]
     assert "val loss" in (tmp_path / "board.md").read_text()  # the leaderboard renderer's table
     assert cli("verdict", "--manifest", path, "--check")[0] == 0
-    assert "sweep s: 4-4 runs (4 finished), 0.0-0.0 h left" in cli("verdict", "--manifest", path, "--plan")[1]
+    assert "sweep s: 4-4 runs (4 finished, 0.0 h spent), 0.0-0.0 h left" in \
+        cli("verdict", "--manifest", path, "--plan")[1]
+    assert "| C2 | arXiv 0000.00000, a test | table | 0.5 | 0.0 |" in text
+    assert "it reads `s` (C2), counted there" in text
 
 
 def test_plan_times_a_powered_sweep_by_the_records_that_scored_whole_splits(tmp_path):
@@ -156,3 +175,8 @@ def test_plan_times_a_powered_sweep_by_the_records_that_scored_whole_splits(tmp_
     (tmp_path / "2").rename(tmp_path / "gone")
     (tmp_path / "gone" / "record.json").unlink()
     assert next(iter(measured_timings(tmp_path).values())).whole_s is None  # only quick scorings: unknown
+    # Spent: every record's training and scoring seconds, over the sweep's jobs (unreadable ones skipped).
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "record.json").write_text("{")
+    assert math.isclose(spent_hours(tmp_path, 2), (100 + 10 + 100 + 12 + 90) / 2 / 3600)
+    assert spent_hours(tmp_path / "missing", 2) == 0.0
