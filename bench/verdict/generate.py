@@ -54,7 +54,7 @@ def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
         if claim.leaderboard is not None:
             states[claim.id], text = leaderboard_text(manifest, claim)
             files[manifest.base / claim.leaderboard] = text.encode()
-    spent = claims_spent(manifest, manifest.claims)
+    spent = claims_spent(manifest, manifest.claims, sweeps_spent(manifest, manifest.claims))
     for claim in manifest.claims:
         if claim.table is not None:
             files[manifest.base / claim.table] = claim_document(
@@ -72,11 +72,16 @@ def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
     return files
 
 
-def claims_spent(manifest: Manifest, claims: Sequence[Claim]) -> dict[str, float]:
-    """Wall hours each claim's finished runs took (plan.py, Spent), a shared sweep under its owner."""
+def sweeps_spent(manifest: Manifest, claims: Sequence[Claim]) -> dict[str, float]:
+    """Wall hours each sweep of `claims` took so far (plan.py, Spent), at the jobs it ran with."""
+    names = dict.fromkeys(n for c in claims for n in manifest.claim_sweeps(c))
+    return {n: spent_hours(manifest.out_dir(n), manifest.sweeps[n].jobs) for n in names}
+
+
+def claims_spent(manifest: Manifest, claims: Sequence[Claim], by_sweep: dict[str, float]) -> dict[str, float]:
+    """Wall hours each claim's finished runs took, a shared sweep under its owner."""
     owners = manifest.sweep_owners(claims)
-    return {c.id: sum(spent_hours(manifest.out_dir(n), manifest.sweeps[n].jobs)
-                      for n in manifest.owned_sweeps(c, owners)) for c in claims}
+    return {c.id: sum(by_sweep[n] for n in manifest.owned_sweeps(c, owners)) for c in claims}
 
 
 def regenerate(manifest: Manifest, check: bool = False) -> int:
@@ -99,12 +104,13 @@ def print_plan(manifest: Manifest, claims: Sequence[Claim], planner: Planner, jo
                 plans[name] = plan_sweep(manifest, name, planner, timings, jobs)
     print(f"verdict plan from {manifest.path} (wall hours on {manifest.machine}; jobs as in the manifest"
           + (f", overridden: {jobs}" if jobs else "") + ")")
+    by_sweep = sweeps_spent(manifest, claims)  # each sweep's records read once
     for p in plans.values():
-        spent = spent_hours(manifest.out_dir(p.name), manifest.sweeps[p.name].jobs)  # as they ran
-        print(f"sweep {p.name}: {p.runs_min}-{p.runs_max} runs ({p.finished} finished, {spent:.1f} h spent), "
+        print(f"sweep {p.name}: {p.runs_min}-{p.runs_max} runs ({p.finished} finished, "
+              f"{by_sweep[p.name]:.1f} h spent), "
               f"{hours(p.hours_min)}-{hours(p.hours_max)} h left; times from {p.source}")
     owner = manifest.sweep_owners(claims)
-    spent_by_claim = claims_spent(manifest, claims)
+    spent_by_claim = claims_spent(manifest, claims, by_sweep)
     print("per claim (a sweep that several claims read counts once, under its owner):")
     total_lo = total_hi = 0.0
     for claim in claims:

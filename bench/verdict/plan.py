@@ -44,16 +44,22 @@ def similarity_key(config: dict[str, Any]) -> tuple[Any, ...]:
             dig(config, "train", "batch_size"))
 
 
+def read_json(path: Path) -> Any:
+    """A record's JSON, or None when it cannot be read: an unreadable record is the evidence's to
+    report (bench/verdict/evidence.py), not the clock's."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def measured_timings(results: Path) -> dict[tuple[Any, ...], Timing]:
     """Median train and evaluation wall seconds per similarity key over every record under `results`."""
     train: dict[tuple[Any, ...], list[float]] = {}
     scored: dict[tuple[Any, ...], list[float]] = {}
     whole: dict[tuple[Any, ...], list[float]] = {}
     for path in sorted(results.rglob("record.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
+        record = read_json(path)
         config = record.get("config") if isinstance(record, dict) else None
         wall = number(dig(record, "train", "wall_s"))
         if not isinstance(config, dict) or wall is None:
@@ -75,21 +81,14 @@ def measured_timings(results: Path) -> dict[tuple[Any, ...], Timing]:
 
 def is_scored(path: Path) -> bool:
     """Whether a finished record was scored (an LR trial is not, until it is the chosen one)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return number(dig(record, "evaluation", "wall_s")) is not None
+    return number(dig(read_json(path), "evaluation", "wall_s")) is not None
 
 
 def spent_hours(out: Path, jobs: int) -> float:
     """Wall hours the records under a sweep's folder took (module docstring, Spent)."""
     seconds = 0.0
     for path in sorted(out.rglob("record.json")) if out.is_dir() else []:
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # an unreadable record is the evidence's to report, not the clock's
-            continue
+        record = read_json(path)
         for key in ("train", "evaluation"):
             seconds += number(dig(record, key, "wall_s")) or 0.0
     return seconds / jobs / 3600
