@@ -57,11 +57,23 @@ def next_lr(initial: list[float], grid: list[float], side: str) -> float:
     return round_lr(min(grid) * ordered[0] / ordered[1], 3)
 
 
+def searched_loss(record: RunRecord) -> Any:
+    """A trial's selection loss as the search ranked it: its own entry in the record's `lr_search`, which
+    the sweep stamps when it decides, else its training's. Completing the chosen trial retrains it where
+    its checkpoint is gone (another machine), and a retraining on another CPU is not bit-identical: the
+    stamp keeps that from overturning a choice the other seeds already follow."""
+    search = (record.get("sweep") or {}).get("lr_search") or {}
+    for trial in search.get("trials") or []:
+        if trial.get("run_id") == record.get("run_id") and trial.get(SELECT_BY) is not None:
+            return trial[SELECT_BY]
+    return (record.get("train") or {}).get(SELECT_BY)
+
+
 def loss_of(record: RunRecord | None) -> float | None:
     """The selection loss of a trial; None (ranks last) unless the run finished without diverging."""
     if record is None or record.get("status") != "ok":
         return None
-    loss = (record.get("train") or {}).get(SELECT_BY)
+    loss = searched_loss(record)
     return loss if isinstance(loss, (int, float)) and math.isfinite(loss) else None
 
 
@@ -132,7 +144,7 @@ class CellSearch:
         # A diverged run keeps the loss it reached in the curve; its status says it never wins.
         trials: list[LrTrial] = [
             {"lr": lr, "run_id": self.run_ids[lr], "status": self.statuses.get(lr, "pending"),
-             "best_val_loss": ((self.records.get(lr) or {}).get("train") or {}).get(SELECT_BY)}
+             "best_val_loss": searched_loss(r) if (r := self.records.get(lr)) is not None else None}
             for lr in self.grid]
         return {"grid": self.grid, "chosen": chosen, "by": SELECT_BY,
                 "interior": chosen is not None and edge(self.grid, chosen) is None,

@@ -73,6 +73,24 @@ def test_selection_rule_ties_diverged_and_failed_runs():
     assert lr_search.next_lr([1e-3, 1e-2], [1e-3, 1e-2], "low") == 1e-4
 
 
+def test_the_selection_reads_each_trials_loss_as_the_search_ranked_it():
+    """A chosen trial retrained on another machine (completion without its checkpoint) ends at another
+    loss; the loss stamped into its record when the search decided keeps the choice."""
+    def stamped(run_id, trained, searched):
+        r = {**rec(trained), "run_id": run_id}
+        r["sweep"] = {"lr_search": {"trials": [{"lr": 9.0, "run_id": "other", "best_val_loss": 0.1},
+                                               {"lr": 1.0, "run_id": run_id, "best_val_loss": searched}]}}
+        return r
+    retrained = stamped("a-lr0.003", trained=4.7704, searched=4.7606)
+    records = {1e-3: rec(4.8041), 3e-3: retrained, 9e-3: rec(4.7665)}
+    assert lr_search.loss_of(retrained) == 4.7606 and lr_search.choose_lr(records) == 3e-3
+    assert lr_search.choose_lr({3e-3: rec(4.7704), 9e-3: rec(4.7665)}) == 9e-3  # without the stamp
+    search = lr_search.CellSearch("c", "gamma", [1e-3, 3e-3], 3, extended=[9e-3], records=records,
+                                  run_ids={1e-3: "a-lr0.001", 3e-3: "a-lr0.003", 9e-3: "a-lr0.009"})
+    assert [t["best_val_loss"] for t in search.outcome()["trials"]] == [4.8041, 4.7606, 4.7665]
+    assert search.outcome()["chosen"] == 3e-3 and search.outcome()["interior"]
+
+
 def test_best_at_the_upper_edge_adds_one_lr_above(tmp_path, cli, monkeypatch):
     out = tmp_path / "up"
     losses = {1e-3: 3.0, 3e-3: 2.0, 1e-2: 1.0, 3.33e-2: 1.5}  # a step continues the edge's ratio
