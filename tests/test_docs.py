@@ -29,15 +29,19 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
+def unfenced(page: Path) -> str:
+    """The page without its fenced code blocks (a `#` line there is a comment, not a heading)."""
+    return re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+
+
 def anchors(page: Path) -> set[str]:
-    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
-    return {slug(m.group(1)) for m in re.finditer(r"^#+\s+(.*)$", text, flags=re.M)}
+    return {slug(m.group(1)) for m in re.finditer(r"^#+\s+(.*)$", unfenced(page), flags=re.M)}
 
 
 def prose(page: Path) -> str:
-    """The page without code (fenced blocks and inline spans), where a link is an example, not a link."""
-    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
-    return re.sub(r"`[^`\n]*`", "", text)
+    """The page without code (fenced blocks and inline spans), where a link is an example, not a link.
+    Headings keep their inline code (`anchors`): GitHub's anchor keeps its text."""
+    return re.sub(r"`[^`\n]*`", "", unfenced(page))
 
 
 def broken_links(page: Path) -> list[str]:
