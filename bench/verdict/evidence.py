@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,14 @@ def sweep_runs(out: Path) -> list[LoadedRecord]:
     except BenchError:  # every record unusable: the line waits, the warnings name the files
         return []
     return [r for r in runs if isinstance(r.record.get("sweep"), dict) and not is_unchosen_trial(r.record)]
+
+
+def machines(runs: Sequence[LoadedRecord]) -> list[tuple[str, int]]:
+    """The devices a sweep's counted runs trained on (`env.device_name`) with their run counts, most
+    first. A sweep resumed on another machine mixes CPUs, and training there is not bit-identical: the
+    verdict says so instead of leaving it to the records."""
+    found = Counter(str(dig(r.record, "env", "device_name") or "an unrecorded device") for r in runs)
+    return sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def matches(record: dict[str, Any], selector: Sequence[tuple[str, Any]]) -> bool:

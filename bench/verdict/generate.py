@@ -15,7 +15,7 @@ from bench.core.errors import BenchError
 from bench.report.leaderboard import TableSpec, build, write_or_check
 from bench.report.records import LoadedRecord
 from bench.train.interrupt import Terminated
-from bench.verdict.evidence import LineResult, evaluate_claim, sweep_runs
+from bench.verdict.evidence import LineResult, evaluate_claim, machines, sweep_runs
 from bench.verdict.manifest import Claim, Manifest
 from bench.verdict.plan import Planner, measured_timings, plan_sweep, spent_hours
 from bench.verdict.render import (
@@ -55,10 +55,14 @@ def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
             states[claim.id], text = leaderboard_text(manifest, claim)
             files[manifest.base / claim.leaderboard] = text.encode()
     spent = claims_spent(manifest, manifest.claims, sweeps_spent(manifest, manifest.claims))
+    for name in dict.fromkeys(n for c in manifest.claims for n in manifest.claim_sweeps(c)):
+        if name not in cache:  # a table-only claim's sweep: no line read it
+            cache[name] = sweep_runs(manifest.out_dir(name))
+    devices = {name: machines(runs) for name, runs in cache.items()}
     for claim in manifest.claims:
         if claim.table is not None:
             files[manifest.base / claim.table] = claim_document(
-                manifest, claim, results[claim.id], states.get(claim.id), spent[claim.id]).encode()
+                manifest, claim, results[claim.id], states.get(claim.id), spent[claim.id], devices).encode()
         if has_figure(results[claim.id]):
             from bench.verdict.figures import claim_figure_files  # loads matplotlib: only when one is drawn
 
@@ -67,7 +71,7 @@ def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
                     raise BenchError(f"{manifest.path}: claim {claim.id}'s figure {path} is another file "
                                      "of the verdict")
                 files[path] = data
-    document = verdict_document(manifest, manifest.claims, results, states, spent)
+    document = verdict_document(manifest, manifest.claims, results, states, spent, devices)
     files[manifest.base / VERDICT_FILE] = document.encode()
     return files
 

@@ -44,6 +44,25 @@ def test_regenerates_and_check_names_a_stale_file(tmp_path, cli):
     assert "VERDICT.md" in cli("verdict", "--manifest", path, "--check")[1]
 
 
+def test_each_claim_names_the_devices_its_sweeps_ran_on(tmp_path):
+    runs = []
+    for g in (0.5, 1.0):
+        for s in range(3):
+            r = record(g, s, bpb=3 + s / 10 - g / 20)
+            r["env"] = {"device_name": "AMD EPYC" if s else "Intel(R) Xeon(R) Processor"}
+            runs.append(r)
+    write_runs(tmp_path / "runs" / "s", runs)
+    manifest = load_manifest(write_manifest(tmp_path, claim([line(min_seeds=3)])))
+    text = verdict_files(manifest)[tmp_path / "VERDICT.md"].decode()
+    assert ("Machines: AMD EPYC ran `s` (4 runs); Intel(R) Xeon(R) Processor ran `s` (2 runs). A sweep that "
+            "ran on several CPUs") in text
+    for r in runs:
+        r["env"]["device_name"] = "AMD EPYC"
+    write_runs(tmp_path / "runs" / "s", runs)
+    text = verdict_files(manifest)[tmp_path / "VERDICT.md"].decode()
+    assert "Machines: AMD EPYC ran `s` (6 runs).\n" in text and "several CPUs" not in text
+
+
 BAD = {
     "unknown key": HEAD + claim([line()]).replace("budget_h", "budget_hours"),
     "unknown metric": HEAD + claim([line(metric="bogus")]),
