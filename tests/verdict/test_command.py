@@ -3,6 +3,7 @@ manifest and VERDICT.md, the per-task flags against their config files, and one 
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,21 @@ def test_the_committed_verdict_is_what_the_records_say(monkeypatch):
             assert b"<svg" in data[:2000] and b"<svg" in path.read_bytes()[:2000], path
         else:
             assert path.read_bytes() == data, f"{path} differs from its regeneration"
+
+
+def test_the_readme_states_the_verdict_as_the_committed_verdict_does():
+    """The README's headline paragraph is prose, but its state and hours are VERDICT.md's: a record
+    committed without updating the README fails here instead of leaving the front page stale."""
+    verdict = (ROOT / "results" / "VERDICT.md").read_text()
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    counts = re.search(r"^State: \d+ claims, \d+ lines: (.+)\.$", verdict, re.M)
+    spent = re.search(r"; spent so far (\d+\.\d) h \(the finished runs", verdict)
+    budget = load_manifest(ROOT / DEFAULT_MANIFEST)
+    assert counts and spent, "VERDICT.md lost its State or Budget line"
+    stated = f"State now: {counts[1]};"
+    hours = f"{spent[1]} of the {sum(c.budget_h for c in budget.claims):g} budgeted wall hours spent"
+    assert stated in readme, f"README lacks {stated!r}"
+    assert hours in readme, f"README lacks {hours!r}"
 
 
 def test_the_committed_manifest_preregisters_every_claim():
