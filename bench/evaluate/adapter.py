@@ -9,6 +9,7 @@ run_suite`) and by lm-eval's own CLI (`bench.evaluate.lm_eval_cli`). Like lm-eva
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from pathlib import Path
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_MAX_GEN_TOKS = 256
+ENCODE_CACHE = 4096  # strings whose token ids BenchLM keeps (tok_encode)
 PAD_MULTIPLE = 16  # rows are padded to a multiple of this (see BenchLM._row_logits)
 
 Request = tuple[Any, list[int], list[int]]  # ((context, continuation) or None, context ids, continuation ids)
@@ -85,6 +87,12 @@ class BenchLM(TemplateLM):
         self._device = resolve_device(str(device) if device not in (None, "") else "auto")
         self.model = model.to(self._device).eval()
         self.vocab = vocab
+        # lm-eval's _encode_pair tokenizes every request's context and context + continuation: a
+        # multiple-choice document repeats its context once per choice (rsnmem: 118), and tokenizing was a
+        # third of a scoring's time (docs/performance.md). The cache serves the repeats; its entries are
+        # tuples, copied out, so a caller cannot change what the next request gets.
+        self._encode = functools.lru_cache(maxsize=ENCODE_CACHE)(
+            lambda text: tuple(vocab.tok.encode(text, add_special_tokens=False).ids))
         if vocab.eos_id is None:
             raise BenchError("the tokenizer has no end-of-text token; it cannot score with lm-eval")
         if batch_size is None or (isinstance(batch_size, str) and batch_size.startswith("auto")):
@@ -135,7 +143,7 @@ class BenchLM(TemplateLM):
         return f"initbench-{self.vocab.kind}-{self.vocab.digest()}"
 
     def tok_encode(self, string: str, add_special_tokens: bool | None = None, **kwargs: Any) -> list[int]:
-        return self.vocab.tok.encode(string, add_special_tokens=False).ids
+        return list(self._encode(string))
 
     def tok_decode(self, tokens: list[int] | int, skip_special_tokens: bool = True) -> str:
         ids = [tokens] if isinstance(tokens, int) else list(tokens)

@@ -86,6 +86,24 @@ def test_loglikelihood_matches_brute_force(setup, lm):
         assert ll == pytest.approx(reference(setup.model, c, ids(setup.vocab, cont))[0], rel=1e-5, abs=1e-6)
 
 
+def test_a_repeated_context_is_tokenized_once_and_callers_get_their_own_ids(setup, monkeypatch):
+    lm = BenchLM(run=setup.run, device="cpu")
+    calls = []
+    encode = setup.vocab.tok.encode
+    monkeypatch.setattr(lm.vocab.tok, "encode", lambda text, **kw: calls.append(text) or encode(text, **kw))
+    choices = [" red", " blue", " green", " yes"]
+    got = lm.loglikelihood([SimpleNamespace(args=("what is it", c)) for c in choices])
+    # lm-eval encodes each request's context and context + continuation: 4 + 1, not 8.
+    assert sorted(calls) == sorted(["what is it"] + [f"what is it{c}" for c in choices])
+    ctx = ids(setup.vocab, "what is it")
+    for c, (ll, _) in zip(choices, got, strict=True):
+        cont = ids(setup.vocab, f"what is it{c}")[len(ctx):]
+        assert ll == pytest.approx(reference(setup.model, ctx, cont)[0], rel=1e-5, abs=1e-6)
+    first = lm.tok_encode("what is it")
+    first.append(-1)  # a caller that extends its list (as requests do) changes no later answer
+    assert lm.tok_encode("what is it") == ids(setup.vocab, "what is it") == first[:-1]
+
+
 def test_shared_context_is_one_forward_row(setup, lm, monkeypatch):
     e = lambda s: ids(setup.vocab, s)  # noqa: E731
     cands = e("red blue green yes no 1 2 3 4 5")
