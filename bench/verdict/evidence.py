@@ -63,6 +63,9 @@ class LineResult:
     # The tested quantity's mean over the paired seeds on each side (reference None: tested against zero),
     # so a reader sees where both sides sit: a Δ of 0 at chance and one at the ceiling read differently.
     means: tuple[float, float | None] | None = None
+    # critical_gamma: every γ's mean training loss and score over the paired seeds, which the critical γ
+    # was chosen from, so a reader sees the curve behind it (which γ train, where the score peaks).
+    curve: tuple[GammaPoint, ...] | None = None
 
 
 def sweep_runs(out: Path) -> list[LoadedRecord]:
@@ -206,7 +209,7 @@ def gamma_evidence(line: Line, runs: list[LoadedRecord], seed: int) -> LineResul
         return LineResult("pending", len(seeds), lr_tuned=tuned)
     metric = line.metric or ""
 
-    def critical(draw: Sequence[int]) -> float | None:
+    def curve(draw: Sequence[int]) -> list[GammaPoint]:
         points = []
         for g, row in zip(line.gammas, rows, strict=True):
             ok = [row.metrics[s] for s in draw if s in row.metrics]
@@ -214,7 +217,10 @@ def gamma_evidence(line: Line, runs: list[LoadedRecord], seed: int) -> LineResul
             scores = [v for m in ok if (v := m.get(metric)) is not None]
             points.append(GammaPoint(g, mean(losses) if losses else None, mean(scores) if scores else None,
                                      sum(1 for s in draw if s not in row.metrics)))
-        return critical_gamma(points)
+        return points
+
+    def critical(draw: Sequence[int]) -> float | None:
+        return critical_gamma(curve(draw))
 
     observed = critical(seeds)
     rng = np.random.default_rng(seed)
@@ -234,7 +240,8 @@ def gamma_evidence(line: Line, runs: list[LoadedRecord], seed: int) -> LineResul
     spread = float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
     result = PairedResult(observed if observed is not None else math.nan, low, high, None, spread,
                           "bootstrap over seeds", len(seeds), 0)
-    return LineResult(verdict, len(seeds), result, lr_tuned=tuned, critical=observed)
+    return LineResult(verdict, len(seeds), result, lr_tuned=tuned, critical=observed,
+                      curve=tuple(curve(seeds)))
 
 
 def decide(line: Line, result: PairedResult, p_holm: float | None) -> str:

@@ -10,6 +10,7 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
+from bench.report.gamma import CRITICAL_ABS_TOL, CRITICAL_REL_TOL, trainable
 from bench.verdict.evidence import BUCKET_PAIR, VERDICTS, LineResult, describe_selector, metric_header
 from bench.verdict.manifest import Claim, Line, Manifest, SweepSpec
 
@@ -116,10 +117,24 @@ def sentence(claim: Claim, line: Line, r: LineResult) -> str:
         test = f"paired bootstrap over {r.result.seeds} seeds × {r.result.documents} documents"
     if line.kind == "critical_gamma":
         return (f"{r.verdict}: critical γ {number(r.critical)}, 95 % CI {interval(line, r)} over {r.pairs} "
-                f"seeds ({test}); no p, so no MDE: the CI's width is the resolution.")
+                f"seeds ({test}); no p, so no MDE: the CI's width is the resolution{gamma_curve(line, r)}.")
     return (f"{r.verdict}: Δ = {signed(r.result.delta)}, 95 % CI {interval(line, r)}, "
             f"p = {number(r.result.p)}, Holm p = {number(r.p_holm)}, "
             f"MDE = {number(r.mde)} at {r.pairs} seeds ({test}){side_means(r)}.")
+
+
+def gamma_curve(line: Line, r: LineResult) -> str:
+    """What a critical γ was chosen from: each γ's seed means of final training loss and score, and which
+    γ values train (bench.report.gamma.trainable)."""
+    if not r.curve:
+        return ""
+    trains = {p.gamma for p in trainable(r.curve)}
+    points = ", ".join(f"{p.gamma:g}: {number(p.loss, 3)} / {number(p.score, 3)}"
+                       + ("" if p.diverged == 0 else f" ({p.diverged} diverged)") for p in r.curve)
+    rule = f"loss within max({CRITICAL_REL_TOL * 100:g} %, {CRITICAL_ABS_TOL:g} nats) of the best"
+    return (f". Seed means per γ, final training loss / {metric_header(line.metric)}: {points}; γ that "
+            f"train ({rule}, no seed diverged): "
+            + (", ".join(f"{g:g}" for g in sorted(trains)) or "none"))
 
 
 def side_means(r: LineResult) -> str:

@@ -12,6 +12,7 @@ from bench.record.schema import EVAL_DOCS_FILE
 from bench.report.stats import holm, paired_t_test
 from bench.verdict.evidence import evaluate_claim, matches, trajectory_value
 from bench.verdict.manifest import load_manifest
+from bench.verdict.render import sentence
 
 SEEDS = range(5)
 BASE = [3.00, 3.20, 3.10, 3.30, 3.05]  # γ 0.5's val bpb per seed: seeds differ more than schemes
@@ -227,6 +228,14 @@ def test_critical_gamma_inside_the_range_is_reproduced(tmp_path):
     (r,) = verdicts(tmp_path, peaked, gamma_line())
     assert r.verdict == "reproduced" and r.critical == 0.7
     assert r.result.ci_low == r.result.ci_high == 0.7 and r.result.p is None and r.p_holm is None
+    # The curve the critical γ was read from goes with it: each γ's seed means, and which γ train.
+    assert [p.gamma for p in r.curve] == GAMMAS and [p.loss for p in r.curve] == [1.0] * 8 + [2.0] * 2
+    assert r.curve[4].score == pytest.approx(0.9 + 0.005 * 1.5)  # γ 0.7, seeds 0-3
+    manifest = load_manifest(write_manifest(tmp_path / "doc", claim([gamma_line()])))
+    text = sentence(manifest.claims[0], manifest.claims[0].lines[0], r)
+    assert "Seed means per γ, final training loss / rsnmem held-out: 0.3: 1 / 0.748, " in text
+    assert ", 1.2: 2 / 0.657; γ that train (loss within max(5 %, 0.05 nats) of the best, no seed " \
+           "diverged): 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1." in text
 
 
 def test_critical_gamma_at_an_edge_is_refuted_and_a_noisy_one_inconclusive(tmp_path):
