@@ -222,7 +222,8 @@ def gamma_evidence(line: Line, runs: list[LoadedRecord], seed: int) -> LineResul
     def critical(draw: Sequence[int]) -> float | None:
         return critical_gamma(curve(draw))
 
-    observed = critical(seeds)
+    points = curve(seeds)
+    observed = critical_gamma(points)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(seeds), size=(BOOTSTRAP_RESAMPLES, len(seeds)))
     # A resample without a critical γ counts below the range, so it can never look interior.
@@ -241,7 +242,7 @@ def gamma_evidence(line: Line, runs: list[LoadedRecord], seed: int) -> LineResul
     result = PairedResult(observed if observed is not None else math.nan, low, high, None, spread,
                           "bootstrap over seeds", len(seeds), 0)
     return LineResult(verdict, len(seeds), result, lr_tuned=tuned, critical=observed,
-                      curve=tuple(curve(seeds)))
+                      curve=tuple(points))
 
 
 def decide(line: Line, result: PairedResult, p_holm: float | None) -> str:

@@ -30,12 +30,12 @@ from bench.verdict.render import (
 VERDICT_FILE = "VERDICT.md"
 
 
-def leaderboard_text(manifest: Manifest, claim: Claim) -> tuple[str | None, str]:
+def leaderboard_text(manifest: Manifest, claim: Claim, runs: list[LoadedRecord]) -> tuple[str | None, str]:
     """A table-only claim's leaderboard through the leaderboard's own renderer, with its state in
-    words; a pending stub while its sweep has no finished record."""
+    words; a pending stub while its sweep (`runs`: its counted records) has no finished record."""
     assert claim.leaderboard is not None and claim.sweep is not None
     out = manifest.base / claim.leaderboard
-    if not sweep_runs(manifest.out_dir(claim.sweep)):
+    if not runs:
         return None, (f"# {claim.id}: {claim.source}\n\nPending: no finished record under "
                       f"`{display_path(manifest, manifest.sweeps[claim.sweep].out)}` yet. Run "
                       f"`{sweep_command(manifest, claim.sweep)}`, then `python -m bench verdict`.\n")
@@ -45,19 +45,17 @@ def leaderboard_text(manifest: Manifest, claim: Claim) -> tuple[str | None, str]
 
 def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
     """Every file the manifest makes, by path."""
-    cache: dict[str, list[LoadedRecord]] = {}
+    # Every sweep's counted records, read once: the lines, a table-only claim's state and the devices.
+    cache = {name: sweep_runs(manifest.out_dir(name)) for name in manifest.claims_sweeps(manifest.claims)}
     results: dict[str, list[LineResult]] = {}
     states: dict[str, str | None] = {}
     files: dict[Path, bytes] = {}
     for claim in manifest.claims:
         results[claim.id] = evaluate_claim(manifest, claim, cache)
         if claim.leaderboard is not None:
-            states[claim.id], text = leaderboard_text(manifest, claim)
+            states[claim.id], text = leaderboard_text(manifest, claim, cache[claim.sweep])
             files[manifest.base / claim.leaderboard] = text.encode()
     spent = claims_spent(manifest, manifest.claims, sweeps_spent(manifest, manifest.claims))
-    for name in dict.fromkeys(n for c in manifest.claims for n in manifest.claim_sweeps(c)):
-        if name not in cache:  # a table-only claim's sweep: no line read it
-            cache[name] = sweep_runs(manifest.out_dir(name))
     devices = {name: machines(runs) for name, runs in cache.items()}
     for claim in manifest.claims:
         if claim.table is not None:
@@ -78,7 +76,7 @@ def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
 
 def sweeps_spent(manifest: Manifest, claims: Sequence[Claim]) -> dict[str, float]:
     """Wall hours each sweep of `claims` took so far (plan.py, Spent), at the jobs it ran with."""
-    names = dict.fromkeys(n for c in claims for n in manifest.claim_sweeps(c))
+    names = manifest.claims_sweeps(claims)
     return {n: spent_hours(manifest.out_dir(n), manifest.sweeps[n].jobs) for n in names}
 
 
@@ -156,7 +154,7 @@ def run_sweep(argv: list[str]) -> int:
 def run_claims(manifest: Manifest, claims: Sequence[Claim], jobs: int | None) -> int:
     """Run or resume every sweep of `claims` as `python -m bench sweep`, then regenerate. Exit: 0 when
     every sweep succeeded, the first signal exit (130/143: stopped, rerun to resume), else 1."""
-    names = list(dict.fromkeys(n for c in claims for n in manifest.claim_sweeps(c)))
+    names = manifest.claims_sweeps(claims)
     worst = 0
     for name in names:
         argv = sweep_argv(manifest, manifest.sweeps[name], jobs)

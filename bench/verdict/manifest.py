@@ -96,6 +96,10 @@ class Manifest:
         used = {line.sweep for line in claim.lines} | ({claim.sweep} if claim.sweep else set())
         return [name for name in self.sweeps if name in used]
 
+    def claims_sweeps(self, claims: Sequence[Claim]) -> list[str]:
+        """The sweeps any of `claims` reads, each once, in the order the claims name them."""
+        return list(dict.fromkeys(n for c in claims for n in self.claim_sweeps(c)))
+
     def sweep_owners(self, claims: Sequence[Claim]) -> dict[str, str]:
         """The claim each sweep's compute counts under, so a sweep several claims read counts once: the
         table-only claim it feeds, else the first claim that reads it."""
