@@ -307,6 +307,23 @@ class Sweep:
             run.skipped, run.status = True, record["status"]
         return run
 
+    def replay_search(self, cell: str) -> tuple[lr_search.CellSearch, int]:
+        """The cell's search as far as its finished first-seed trials take it, running nothing (for
+        `verdict --plan`): each round whose trials all finished is entered and may add the next extension.
+        Returns the search (`final` once its choice stands) and how many of its trials finished."""
+        c = self.cells[cell]
+        search = self.search[cell] = lr_search.CellSearch(cell, c.scheme.label, list(c.lrs or []),
+                                                          self.max_extensions)
+        trials = [r for r in self.candidates if r.cell == cell and r.trial]
+        finished = 0
+        while trials and all(r.skipped for r in trials):
+            for run in trials:
+                self.track(run)
+            finished += len(trials)
+            lr = search.extension()
+            trials = [] if lr is None else [self.plan_at(cell, self.seeds[0], lr)]
+        return search, finished
+
     def search_lrs(self, trials: list[PlannedRun]) -> None:
         """Decide each searched cell's LR from its first-seed trials, extending grids whose winner is at an
         edge (the trials of one round run together), then annotate the trials' records."""

@@ -122,21 +122,28 @@ def plan_sweep(manifest: Manifest, name: str, planner: Planner, timings: dict[tu
     for cell in sweep.cells.values():
         planned = [r for r in sweep.candidates if r.cell == cell.id]
         timing = timings.get(similarity_key(planned[0].cfg.to_dict()))
+        scored = len(sweep.seeds)  # in a searched cell: the chosen trial, completed, and the other seeds
         if cell.searched:
-            trials = len(cell.lrs or [])
-            scored = len(sweep.seeds)  # the chosen trial, completed, and the other seeds
-            trained_lo = trials + len(sweep.seeds) - 1
-            trained_hi = trained_lo + sweep.max_extensions
+            # Replayed from the finished trials, extensions included: the runs at an LR the search added
+            # are not among the sweep's planned candidates.
+            search, done_trials = sweep.replay_search(cell.id)
+            trained_lo = len(search.grid) + len(sweep.seeds) - 1
+            trained_hi = trained_lo + sweep.max_extensions - len(search.extended)
+            done = scored_done = 0
+            if search.final:
+                trained_hi = trained_lo
+                if search.chosen is None:  # no LR trained without diverging: no seed runs
+                    trained_lo = trained_hi = len(search.grid)
+                    scored = 0
+                else:
+                    done = sum(sweep.plan_at(cell.id, seed, search.chosen).skipped
+                               for seed in sweep.seeds[1:])
+                    chosen = sweep.plan_at(cell.id, sweep.seeds[0], search.chosen)
+                    scored_done = done + is_scored(sweep.out / chosen.id / "record.json")
         else:
-            scored = trained_lo = trained_hi = len(sweep.seeds)
-        done = sum(r.skipped for r in planned if not r.trial or not cell.searched)
-        done_trials = sum(r.skipped for r in planned if r.trial)
-        scored_done = done
-        if any(r.trial and r.skipped and is_scored(sweep.out / r.id / "record.json") for r in planned):
-            # The chosen trial has been completed (scored): the search is over, so no extension is to
-            # come, and that trial is one of the cell's scored runs already.
-            trained_hi = trained_lo
-            scored_done += 1
+            trained_lo = trained_hi = len(sweep.seeds)
+            done = scored_done = sum(r.skipped for r in planned)
+            done_trials = 0
         finished += done + done_trials
         runs_lo += trained_lo
         runs_hi += trained_hi

@@ -150,13 +150,14 @@ def test_every_committed_sweep_plans(tmp_path, monkeypatch):
 
 
 def test_a_finished_searched_sweep_plans_nothing_left(monkeypatch):
-    """The committed grid-2606 (LR searched per cell) and suite-modadd (one cell's grid extended) are
-    finished: no extension can come once a chosen trial was scored, and that trial counts as scored, so
-    nothing is left to estimate; both took measurable time."""
+    """The committed grid-2606 (LR searched per cell), suite-modadd (one cell's grid extended) and
+    gamma-recall (γ 0.3 chose an LR its extension added, whose seeds the planned candidates lack) are
+    finished: every run counts, extensions and the seeds at an extension's LR too, and nothing is left to
+    estimate; each took measurable time."""
     monkeypatch.chdir(ROOT)
     manifest = load_manifest(DEFAULT_MANIFEST)
     timings = measured_timings(manifest.base)
-    for name in ("grid-2606", "suite-modadd"):
+    for name in ("grid-2606", "suite-modadd", "gamma-recall"):
         plan = plan_sweep(manifest, name, planner, timings)
         assert plan.runs_min == plan.runs_max == plan.finished and plan.finished > 0, name
         assert plan.hours_min == plan.hours_max == 0.0, name
