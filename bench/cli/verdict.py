@@ -58,5 +58,5 @@ def cmd(args: argparse.Namespace) -> int:
     if args.plan:
         return generate.print_plan(manifest, claims, planner, args.jobs)
     if args.run:
-        return generate.run_claims(manifest, claims, args.jobs)
-    return generate.regenerate(manifest, check=args.check)
+        return generate.run_claims(manifest, claims, args.jobs, planner)
+    return generate.regenerate(manifest, planner, check=args.check)

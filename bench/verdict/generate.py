@@ -22,6 +22,7 @@ from bench.verdict.render import (
     claim_document,
     display_path,
     has_figure,
+    progress,
     sweep_argv,
     sweep_command,
     verdict_document,
@@ -30,9 +31,11 @@ from bench.verdict.render import (
 VERDICT_FILE = "VERDICT.md"
 
 
-def leaderboard_text(manifest: Manifest, claim: Claim, runs: list[LoadedRecord]) -> tuple[str | None, str]:
+def leaderboard_text(manifest: Manifest, claim: Claim, runs: list[LoadedRecord],
+                     planner: Planner) -> tuple[str | None, str]:
     """A table-only claim's leaderboard through the leaderboard's own renderer, with its state in
-    words; a pending stub while its sweep (`runs`: its counted records) has no finished record."""
+    words (how far its sweep is while unfinished: the table's rows stand on fewer seeds than planned);
+    a pending stub while its sweep (`runs`: its counted records) has no finished record."""
     assert claim.leaderboard is not None and claim.sweep is not None
     out = manifest.base / claim.leaderboard
     if not runs:
@@ -40,11 +43,12 @@ def leaderboard_text(manifest: Manifest, claim: Claim, runs: list[LoadedRecord])
                       f"`{display_path(manifest, manifest.sweeps[claim.sweep].out)}` yet. Run "
                       f"`{sweep_command(manifest, claim.sweep)}`, then `python -m bench verdict`.\n")
     text, _ = build(TableSpec(out=out, runs=manifest.out_dir(claim.sweep)))
-    return "generated from the sweep's records by the leaderboard renderer", text
+    state = progress(plan_sweep(manifest, claim.sweep, planner, {}))
+    return f"generated from the sweep's records by the leaderboard renderer{state}", text
 
 
-def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
-    """Every file the manifest makes, by path."""
+def verdict_files(manifest: Manifest, planner: Planner) -> dict[Path, bytes]:
+    """Every file the manifest makes, by path; `planner` counts a table-only claim's sweep's runs."""
     # Every sweep's counted records, read once: the lines, a table-only claim's state and the devices.
     cache = {name: sweep_runs(manifest.out_dir(name)) for name in manifest.claims_sweeps(manifest.claims)}
     results: dict[str, list[LineResult]] = {}
@@ -53,7 +57,7 @@ def verdict_files(manifest: Manifest) -> dict[Path, bytes]:
     for claim in manifest.claims:
         results[claim.id] = evaluate_claim(manifest, claim, cache)
         if claim.leaderboard is not None:
-            states[claim.id], text = leaderboard_text(manifest, claim, cache[claim.sweep])
+            states[claim.id], text = leaderboard_text(manifest, claim, cache[claim.sweep], planner)
             files[manifest.base / claim.leaderboard] = text.encode()
     spent = claims_spent(manifest, manifest.claims, sweeps_spent(manifest, manifest.claims))
     devices = {name: machines(runs) for name, runs in cache.items()}
@@ -86,10 +90,10 @@ def claims_spent(manifest: Manifest, claims: Sequence[Claim], by_sweep: dict[str
     return {c.id: sum(by_sweep[n] for n in manifest.owned_sweeps(c, owners)) for c in claims}
 
 
-def regenerate(manifest: Manifest, check: bool = False) -> int:
+def regenerate(manifest: Manifest, planner: Planner, check: bool = False) -> int:
     """Write every file (unchanged ones are left alone); with `check`, write nothing and return 1 when
     a file differs from its regeneration, naming it."""
-    return write_or_check(verdict_files(manifest), manifest.path, check)
+    return write_or_check(verdict_files(manifest, planner), manifest.path, check)
 
 
 def hours(value: float | None) -> str:
@@ -151,7 +155,7 @@ def run_sweep(argv: list[str]) -> int:
         raise
 
 
-def run_claims(manifest: Manifest, claims: Sequence[Claim], jobs: int | None) -> int:
+def run_claims(manifest: Manifest, claims: Sequence[Claim], jobs: int | None, planner: Planner) -> int:
     """Run or resume every sweep of `claims` as `python -m bench sweep`, then regenerate. Exit: 0 when
     every sweep succeeded, the first signal exit (130/143: stopped, rerun to resume), else 1."""
     names = manifest.claims_sweeps(claims)
@@ -164,5 +168,5 @@ def run_claims(manifest: Manifest, claims: Sequence[Claim], jobs: int | None) ->
         if code in (130, 143):
             return code
         worst = worst or (1 if code else 0)
-    regenerate(manifest)
+    regenerate(manifest, planner)
     return worst

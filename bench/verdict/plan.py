@@ -107,15 +107,24 @@ class SweepPlan:
     hours_max: float | None
     source: str
     untimed_protocol: bool = False  # scored under a protocol no similar timed record used: eval time low
+    scored: int = 0  # the runs it scores (the chosen trial and the other seeds of each cell)
+    scored_finished: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Nothing left to train or score: the sweep's tables are final."""
+        return self.finished >= self.runs_max and self.scored_finished >= self.scored
 
 
 def plan_sweep(manifest: Manifest, name: str, planner: Planner, timings: dict[tuple[Any, ...], Timing],
                jobs: int | None = None) -> SweepPlan:
+    """The sweep's runs, finished and planned, with the hours left estimated from `timings` (no timings:
+    the counts only, hours None)."""
     spec = manifest.sweeps[name]
     sweep = planner([*spec.args, "--out", str(manifest.out_dir(name)), "--name", name])
     jobs = jobs or spec.jobs
     lo = hi = 0.0
-    runs_lo = runs_hi = finished = 0
+    runs_lo = runs_hi = finished = scored_all = scored_finished = 0
     unknown: list[str] = []
     sources: set[str] = set()
     untimed = False
@@ -145,6 +154,8 @@ def plan_sweep(manifest: Manifest, name: str, planner: Planner, timings: dict[tu
             done = scored_done = sum(r.skipped for r in planned)
             done_trials = 0
         finished += done + done_trials
+        scored_all += scored
+        scored_finished += scored_done
         runs_lo += trained_lo
         runs_hi += trained_hi
         if timing is None:
@@ -166,4 +177,4 @@ def plan_sweep(manifest: Manifest, name: str, planner: Planner, timings: dict[tu
         source += ("; " if source else "") + f"no timed record like {unknown[0]}"
     known = not unknown
     return SweepPlan(name, runs_lo, runs_hi, finished, lo / jobs / 3600 if known else None,
-                     hi / jobs / 3600 if known else None, source, untimed)
+                     hi / jobs / 3600 if known else None, source, untimed, scored_all, scored_finished)

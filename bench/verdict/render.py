@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from bench.report.gamma import CRITICAL_ABS_TOL, CRITICAL_REL_TOL, trainable
 from bench.verdict.evidence import BUCKET_PAIR, VERDICTS, LineResult, describe_selector, metric_header
 from bench.verdict.manifest import Claim, Line, Manifest, SweepSpec
+from bench.verdict.plan import SweepPlan
 
 RULE = ("Δ = scheme − reference, paired by init seed (and by document where the runs kept per-document "
         "outputs: the leaderboard's paired bootstrap over seeds × documents; otherwise a paired t-test "
@@ -190,6 +191,18 @@ def machines_sentence(sweeps: Sequence[str], devices: Devices) -> str | None:
                "docs/protocol.md, Resuming)." if mixed else ""))
 
 
+IN_PROGRESS = "in progress, not final"  # a table-only claim's state while its sweep is unfinished
+
+
+def progress(plan: SweepPlan) -> str:
+    """How far an unfinished sweep is, for a table built from part of its runs; '' once it is complete."""
+    if plan.complete:
+        return ""
+    runs = f"{plan.runs_min}" if plan.runs_min == plan.runs_max else f"{plan.runs_min}-{plan.runs_max}"
+    return (f"; {IN_PROGRESS}: {plan.finished} of {runs} runs trained, {plan.scored_finished} of "
+            f"{plan.scored} scored")
+
+
 def claim_section(manifest: Manifest, claim: Claim, results: Sequence[LineResult], leaderboard: str | None,
                   spent: float, devices: Devices, level: str = "##", here: str = ".") -> list[str]:
     """A claim: source and text, its lines as a table and as sentences, a link to its figure when it has
@@ -246,7 +259,9 @@ def verdict_document(manifest: Manifest, claims: Sequence[Claim], results: dict[
            f"State: {len(claims)} claims, {len(all_lines)} lines: {counts(all_lines)}.", "",
            "| claim | source | lines | budget (h) | spent (h) |", "|---|---|---|---|---|"]
     for c in claims:
-        table = "table" if leaderboards.get(c.id) else "table, pending"
+        board = leaderboards.get(c.id)
+        table = ("table, pending" if not board else f"table, {IN_PROGRESS}" if IN_PROGRESS in board
+                 else "table")
         state = counts(results[c.id]) if c.lines else table
         out.append(f"| {c.id} | {c.source} | {state} | {c.budget_h:g} | {spent[c.id]:.1f} |")
     out.append("")

@@ -54,13 +54,13 @@ def test_each_claim_names_the_devices_its_sweeps_ran_on(tmp_path):
             runs.append(r)
     write_runs(tmp_path / "runs" / "s", runs)
     manifest = load_manifest(write_manifest(tmp_path, claim([line(min_seeds=3)])))
-    text = verdict_files(manifest)[tmp_path / "VERDICT.md"].decode()
+    text = verdict_files(manifest, planner)[tmp_path / "VERDICT.md"].decode()
     assert ("Machines: AMD EPYC ran `s` (4 runs); Intel(R) Xeon(R) Processor ran `s` (2 runs). A sweep that "
             "ran on several CPUs") in text
     for r in runs:
         r["env"]["device_name"] = "AMD EPYC"
     write_runs(tmp_path / "runs" / "s", runs)
-    text = verdict_files(manifest)[tmp_path / "VERDICT.md"].decode()
+    text = verdict_files(manifest, planner)[tmp_path / "VERDICT.md"].decode()
     assert "Machines: AMD EPYC ran `s` (6 runs).\n" in text and "several CPUs" not in text
 
 
@@ -100,7 +100,7 @@ def test_the_committed_verdict_is_what_the_records_say(monkeypatch):
     valid images, since their bytes depend on the matplotlib/freetype build, which differs across the
     Python versions tox runs (as for the leaderboard's figures, tests/report/test_results.py)."""
     monkeypatch.chdir(ROOT)
-    files = verdict_files(load_manifest(DEFAULT_MANIFEST))
+    files = verdict_files(load_manifest(DEFAULT_MANIFEST), planner)
     for path, data in files.items():
         assert path.is_file(), f"{path} is not committed"
         if path.suffix == ".png":
@@ -189,6 +189,14 @@ def test_run_plans_runs_resumes_and_regenerates(tmp_path, cli, capsys):
         cli("verdict", "--manifest", path, "--plan")[1]
     assert "| C2 | arXiv 0000.00000, a test | table | 0.5 | 0.0 |" in text
     assert "it reads `s` (C2), counted there" in text
+    assert "in progress" not in text  # the sweep is complete: its table is final
+    # A run the sweep has not finished yet: the table-only claim says its table is partial, and how far.
+    (sorted((tmp_path / "runs" / "s").glob("*/record.json"))[-1]).unlink()
+    assert cli("verdict", "--manifest", path)[0] == 0
+    text = (tmp_path / "VERDICT.md").read_text()
+    assert "| C2 | arXiv 0000.00000, a test | table, in progress, not final | 0.5 | 0.0 |" in text
+    assert ("(generated from the sweep's records by the leaderboard renderer; in progress, not final: 3 of 4 "
+            "runs trained, 3 of 4 scored).") in text
 
 
 def test_plan_times_a_powered_sweep_by_the_records_that_scored_whole_splits(tmp_path):

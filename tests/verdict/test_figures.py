@@ -7,6 +7,7 @@ import math
 import matplotlib.pyplot as plt
 from verdict_fixtures import claim, line, record, write_manifest, write_runs
 
+from bench.cli.verdict import planner
 from bench.report.stats import PairedResult
 from bench.verdict.evidence import LineResult
 from bench.verdict.figures import claim_figure
@@ -34,14 +35,14 @@ def test_a_decided_claim_gets_a_forest_plot_beside_its_table(tmp_path):
     path = write_manifest(tmp_path, claim([DECIDED, NEVER_RUN], table="verdict/C1.md"),
                           claim([NEVER_RUN], cid="C2", table="verdict/C2.md"))
     manifest = load_manifest(path)
-    files = verdict_files(manifest)
+    files = verdict_files(manifest, planner)
     png, svg = tmp_path / "verdict" / "C1.png", tmp_path / "verdict" / "C1.svg"
     assert set(files) == {tmp_path / "VERDICT.md", tmp_path / "verdict" / "C1.md",
                           tmp_path / "verdict" / "C2.md", png, svg}  # C2: every line pending, no figure
     assert files[png].startswith(b"\x89PNG\r\n\x1a\n") and b"<svg" in files[svg][:2000]
     text = files[svg].decode()
     assert "C1.1 decided" in text and "C1.2 never run" in text and "pending" in text
-    assert verdict_files(manifest) == files  # byte-stable
+    assert verdict_files(manifest, planner) == files  # byte-stable
     verdict = files[tmp_path / "VERDICT.md"].decode()
     own = files[tmp_path / "verdict" / "C1.md"].decode()
     assert f"Figure: [{png}](verdict/C1.png)" in section(verdict, "C1")
@@ -54,7 +55,7 @@ def test_a_claim_without_a_table_draws_under_verdict_and_a_table_only_claim_draw
     write_runs(tmp_path / "runs" / "s", records())
     table = claim([], cid="C2").replace('gpu = "none"\n',
                                         'gpu = "none"\nleaderboard = "board.md"\nsweep = "s"\n')
-    files = verdict_files(load_manifest(write_manifest(tmp_path, claim([DECIDED]), table)))
+    files = verdict_files(load_manifest(write_manifest(tmp_path, claim([DECIDED]), table)), planner)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in files) == \
         ["VERDICT.md", "board.md", "verdict/C1.png", "verdict/C1.svg"]
     assert "](verdict/C1.png)" in files[tmp_path / "VERDICT.md"].decode()
