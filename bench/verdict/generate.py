@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.core.errors import BenchError
+from bench.record.env import cpu_name
 from bench.report.leaderboard import TableSpec, build, write_or_check
 from bench.report.records import LoadedRecord
 from bench.train.interrupt import Terminated
@@ -102,7 +103,7 @@ def hours(value: float | None) -> str:
 
 def print_plan(manifest: Manifest, claims: Sequence[Claim], planner: Planner, jobs: int | None) -> int:
     """Planned runs and estimated wall hours per sweep and claim, and the total (plan.py)."""
-    timings = measured_timings(manifest.base)
+    timings = measured_timings(manifest.base, cpu_name())  # the runs left run here (a CPU sweep)
     plans = {}
     for claim in claims:
         for name in manifest.claim_sweeps(claim):

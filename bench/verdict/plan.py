@@ -2,11 +2,12 @@
 their wall time from measured runs, per claim and in total.
 
 Estimate. Each planned cell's per-run wall time is the median `train.wall_s` (every run) plus the median
-`evaluation.wall_s` (the runs that are scored: not the LR trials) of committed records of the same
-preset, corpus and training budget (steps × batch) under the results folder; records of a verdict
-sweep count too, so the estimate sharpens as the sweeps run. The committed runs were timed two at a
-time on the 2-core machine (one thread each), so a sweep's wall time is the sum over its runs divided by
-its `--jobs`. Runs a sweep already finished cost nothing.
+`evaluation.wall_s` (the runs that are scored: not the LR trials) of committed records of the same preset,
+corpus and training budget (steps × batch) under the results folder, taken from the records that ran on this
+machine's device (`env.device_name`) wherever there are any, since CPUs differ by up to ~1.7× here; records
+of a verdict sweep count too, so the estimate sharpens as the sweeps run. The committed runs were timed two
+at a time on the 2-core machine (one thread each), so a sweep's wall time is the sum over its runs divided
+by its `--jobs`. Runs a sweep already finished cost nothing.
 
 Spent. The same sum over the records a sweep has written (every run, LR trials included: training
 accumulated across resumes, plus scoring), divided by its `--jobs`: the wall hours the finished runs
@@ -37,6 +38,7 @@ class Timing:
     eval_s: float  # over every scored record
     n: int
     whole_s: float | None  # over the records whose scoring covered whole splits (powered); None: none did
+    device: str | None = None  # the device every record ran on; None: every record, whatever its device
 
 
 def similarity_key(config: dict[str, Any]) -> tuple[Any, ...]:
@@ -53,30 +55,37 @@ def read_json(path: Path) -> Any:
         return None
 
 
-def measured_timings(results: Path) -> dict[tuple[Any, ...], Timing]:
-    """Median train and evaluation wall seconds per similarity key over every record under `results`."""
-    train: dict[tuple[Any, ...], list[float]] = {}
-    scored: dict[tuple[Any, ...], list[float]] = {}
-    whole: dict[tuple[Any, ...], list[float]] = {}
+def measured_timings(results: Path, device: str | None = None) -> dict[tuple[Any, ...], Timing]:
+    """Median train and evaluation wall seconds per similarity key over every record under `results`.
+    With `device` (a record's `env.device_name`), a key's medians come from the records that ran on that
+    device wherever there are any: CPUs differ (on the committed records, nano trains in a median 247 s on
+    the AMD EPYC that ran the baseline sweep and 145 s on the Xeon that ran grid-2606), and the runs left
+    will run on the machine that asks."""
+    rows: dict[tuple[Any, ...], list[tuple[Any, float, float | None, bool]]] = {}
     for path in sorted(results.rglob("record.json")):
         record = read_json(path)
         config = record.get("config") if isinstance(record, dict) else None
         wall = number(dig(record, "train", "wall_s"))
         if not isinstance(config, dict) or wall is None:
             continue
-        key = similarity_key(config)
-        train.setdefault(key, []).append(wall)
         evaluation = number(dig(record, "evaluation", "wall_s"))
-        if evaluation is not None:
-            scored.setdefault(key, []).append(evaluation)
-            tasks = dig(record, "evaluation", "tasks")
-            # Not a limited (quick) scoring, nor one from before provenance was kept.
-            if isinstance(tasks, dict) and all(
-                    dig(t, "protocol") == "powered" or dig(t, "documents") == dig(t, "split_documents")
-                    for t in tasks.values()):
-                whole.setdefault(key, []).append(evaluation)
-    return {k: Timing(statistics.median(v), statistics.median(scored.get(k, [0.0])), len(v),
-                      statistics.median(whole[k]) if k in whole else None) for k, v in train.items()}
+        tasks = dig(record, "evaluation", "tasks")
+        # Not a limited (quick) scoring, nor one from before provenance was kept.
+        whole = evaluation is not None and isinstance(tasks, dict) and all(
+            dig(t, "protocol") == "powered" or dig(t, "documents") == dig(t, "split_documents")
+            for t in tasks.values())
+        rows.setdefault(similarity_key(config), []).append(
+            (dig(record, "env", "device_name"), wall, evaluation, whole))
+    timings = {}
+    for key, found in rows.items():
+        mine = [r for r in found if device is not None and r[0] == device]
+        use = mine or found
+        scored = [r[2] for r in use if r[2] is not None]
+        whole_s = [r[2] for r in use if r[3] and r[2] is not None]
+        timings[key] = Timing(statistics.median(r[1] for r in use), statistics.median(scored or [0.0]),
+                              len(use), statistics.median(whole_s) if whole_s else None,
+                              device if mine else None)
+    return timings
 
 
 def is_scored(path: Path) -> bool:
@@ -168,6 +177,7 @@ def plan_sweep(manifest: Manifest, name: str, planner: Planner, timings: dict[tu
             eval_s = timing.eval_s if timing.whole_s is None else timing.whole_s
         sources.add(f"{timing.n} records of {planned[0].cfg.preset}/{planned[0].cfg.data.corpus}/"
                     f"{planned[0].cfg.train.max_steps}×{planned[0].cfg.train.batch_size}"
+                    f"{f' on {timing.device}' if timing.device else ' (every device)'}"
                     f" ({'whole splits' if timing.whole_s is not None else 'limited'} scoring timed)")
         left_scored = max(0, scored - scored_done)
         lo += max(0, trained_lo - done - done_trials) * timing.train_s + left_scored * eval_s

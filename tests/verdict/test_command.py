@@ -199,6 +199,23 @@ def test_run_plans_runs_resumes_and_regenerates(tmp_path, cli, capsys):
             "runs trained, 3 of 4 scored).") in text
 
 
+def test_plan_times_runs_on_the_records_of_the_asking_device_where_it_has_any(tmp_path):
+    """CPUs differ: the runs left run on the machine that asks, so its own records time them; a key it has
+    no record of falls back to every device's records."""
+    config = {"preset": "nano", "data": {"corpus": "mixture"}, "train": {"max_steps": 800, "batch_size": 16}}
+    for i, (device, wall) in enumerate([("fast", 100.0), ("fast", 110.0), ("slow", 250.0)]):
+        (tmp_path / str(i)).mkdir()
+        (tmp_path / str(i) / "record.json").write_text(json.dumps(
+            {"config": config, "env": {"device_name": device}, "train": {"wall_s": wall}}))
+    (timing,) = measured_timings(tmp_path, "slow").values()
+    assert (timing.train_s, timing.n, timing.device) == (250.0, 1, "slow")
+    (timing,) = measured_timings(tmp_path, "fast").values()
+    assert (timing.train_s, timing.n, timing.device) == (105.0, 2, "fast")
+    for device in ("unseen", None):
+        (timing,) = measured_timings(tmp_path, device).values()
+        assert (timing.train_s, timing.n, timing.device) == (110.0, 3, None)
+
+
 def test_plan_times_a_powered_sweep_by_the_records_that_scored_whole_splits(tmp_path):
     """Quick scorings (a `limit`) and powered ones of the same runs' shape are timed apart: a powered sweep's
     scoring estimate comes from the powered records once there are any."""
