@@ -114,7 +114,8 @@ def mde_lines(suite: Suite) -> list[str]:
             continue
         results = [r for r in suite.comparisons.results[col.key].values()
                    if r is not None and r.test == test]
-        size = f"{min(r.seeds for r in results)} seeds"
+        seeds = min(r.seeds for r in results)
+        size = f"{seeds} seed{'s' * (seeds != 1)}"
         if test == "bootstrap":
             size += f" × {min(r.documents for r in results):,} documents"
         parts.append(f"{col.header} {fmt_number(mde, col.decimals + 1)} ({test_name(col, test)}, {size})")
