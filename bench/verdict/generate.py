@@ -20,10 +20,10 @@ from bench.verdict.evidence import LineResult, evaluate_claim, machines, sweep_r
 from bench.verdict.manifest import Claim, Manifest
 from bench.verdict.plan import Planner, measured_timings, plan_sweep, spent_hours
 from bench.verdict.render import (
+    BoardState,
     claim_document,
     display_path,
     has_figure,
-    progress,
     sweep_argv,
     sweep_command,
     verdict_document,
@@ -33,10 +33,10 @@ VERDICT_FILE = "VERDICT.md"
 
 
 def leaderboard_text(manifest: Manifest, claim: Claim, runs: list[LoadedRecord],
-                     planner: Planner) -> tuple[str | None, str]:
-    """A table-only claim's leaderboard through the leaderboard's own renderer, with its state in
-    words (how far its sweep is while unfinished: the table's rows stand on fewer seeds than planned);
-    a pending stub while its sweep (`runs`: its counted records) has no finished record."""
+                     planner: Planner) -> tuple[BoardState | None, str]:
+    """A table-only claim's leaderboard through the leaderboard's own renderer, with its state (its
+    sweep's runs, planned and finished); a pending stub while its sweep (`runs`: its counted records) has
+    no finished record."""
     assert claim.leaderboard is not None and claim.sweep is not None
     out = manifest.base / claim.leaderboard
     if not runs:
@@ -44,8 +44,7 @@ def leaderboard_text(manifest: Manifest, claim: Claim, runs: list[LoadedRecord],
                       f"`{display_path(manifest, manifest.sweeps[claim.sweep].out)}` yet. Run "
                       f"`{sweep_command(manifest, claim.sweep)}`, then `python -m bench verdict`.\n")
     text, _ = build(TableSpec(out=out, runs=manifest.out_dir(claim.sweep)))
-    state = progress(plan_sweep(manifest, claim.sweep, planner, {}))
-    return f"generated from the sweep's records by the leaderboard renderer{state}", text
+    return BoardState(plan_sweep(manifest, claim.sweep, planner, {})), text
 
 
 def verdict_files(manifest: Manifest, planner: Planner) -> dict[Path, bytes]:
@@ -53,7 +52,7 @@ def verdict_files(manifest: Manifest, planner: Planner) -> dict[Path, bytes]:
     # Every sweep's counted records, read once: the lines, a table-only claim's state and the devices.
     cache = {name: sweep_runs(manifest.out_dir(name)) for name in manifest.claims_sweeps(manifest.claims)}
     results: dict[str, list[LineResult]] = {}
-    states: dict[str, str | None] = {}
+    states: dict[str, BoardState | None] = {}
     files: dict[Path, bytes] = {}
     for claim in manifest.claims:
         results[claim.id] = evaluate_claim(manifest, claim, cache)

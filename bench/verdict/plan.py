@@ -21,7 +21,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench.report.records import dig, number
 from bench.sweep.execute import Sweep
@@ -55,13 +55,22 @@ def read_json(path: Path) -> Any:
         return None
 
 
+class Timed(NamedTuple):
+    """One record's clock, as the estimate reads it."""
+
+    device: Any  # env.device_name
+    train_s: float
+    eval_s: float | None  # None: not scored
+    whole: bool  # scored whole splits (powered), not a limited (quick) scoring
+
+
 def measured_timings(results: Path, device: str | None = None) -> dict[tuple[Any, ...], Timing]:
     """Median train and evaluation wall seconds per similarity key over every record under `results`.
     With `device` (a record's `env.device_name`), a key's medians come from the records that ran on that
     device wherever there are any: CPUs differ (on the committed records, nano trains in a median 247 s on
     the AMD EPYC that ran the baseline sweep and 145 s on the Xeon that ran grid-2606), and the runs left
     will run on the machine that asks."""
-    rows: dict[tuple[Any, ...], list[tuple[Any, float, float | None, bool]]] = {}
+    rows: dict[tuple[Any, ...], list[Timed]] = {}
     for path in sorted(results.rglob("record.json")):
         record = read_json(path)
         config = record.get("config") if isinstance(record, dict) else None
@@ -75,14 +84,14 @@ def measured_timings(results: Path, device: str | None = None) -> dict[tuple[Any
             dig(t, "protocol") == "powered" or dig(t, "documents") == dig(t, "split_documents")
             for t in tasks.values())
         rows.setdefault(similarity_key(config), []).append(
-            (dig(record, "env", "device_name"), wall, evaluation, whole))
+            Timed(dig(record, "env", "device_name"), wall, evaluation, whole))
     timings = {}
     for key, found in rows.items():
-        mine = [r for r in found if device is not None and r[0] == device]
+        mine = [r for r in found if device is not None and r.device == device]
         use = mine or found
-        scored = [r[2] for r in use if r[2] is not None]
-        whole_s = [r[2] for r in use if r[3] and r[2] is not None]
-        timings[key] = Timing(statistics.median(r[1] for r in use), statistics.median(scored or [0.0]),
+        scored = [r.eval_s for r in use if r.eval_s is not None]
+        whole_s = [r.eval_s for r in use if r.whole and r.eval_s is not None]
+        timings[key] = Timing(statistics.median(r.train_s for r in use), statistics.median(scored or [0.0]),
                               len(use), statistics.median(whole_s) if whole_s else None,
                               device if mine else None)
     return timings

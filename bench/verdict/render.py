@@ -8,6 +8,7 @@ import os
 import posixpath
 import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from bench.report.gamma import CRITICAL_ABS_TOL, CRITICAL_REL_TOL, trainable
@@ -191,19 +192,33 @@ def machines_sentence(sweeps: Sequence[str], devices: Devices) -> str | None:
                "docs/protocol.md, Resuming)." if mixed else ""))
 
 
-IN_PROGRESS = "in progress, not final"  # a table-only claim's state while its sweep is unfinished
+IN_PROGRESS = "in progress, not final"  # said of a table whose sweep is unfinished
 
 
-def progress(plan: SweepPlan) -> str:
-    """How far an unfinished sweep is, for a table built from part of its runs; '' once it is complete."""
-    if plan.complete:
-        return ""
-    runs = f"{plan.runs_min}" if plan.runs_min == plan.runs_max else f"{plan.runs_min}-{plan.runs_max}"
-    return (f"; {IN_PROGRESS}: {plan.finished} of {runs} runs trained, {plan.scored_finished} of "
-            f"{plan.scored} scored")
+@dataclass(frozen=True)
+class BoardState:
+    """A table-only claim's leaderboard, built by the leaderboard renderer from the records its sweep has
+    so far: final once `plan` (the sweep's runs, counted as `--plan` counts them) is complete; until then
+    its rows stand on fewer seeds than planned, and the text says how far the sweep is."""
+
+    plan: SweepPlan
+
+    def summary(self) -> str:
+        """The claim's cell in VERDICT.md's summary table."""
+        return "table" if self.plan.complete else f"table, {IN_PROGRESS}"
+
+    def words(self) -> str:
+        """Where the table comes from and, while the sweep is unfinished, how far it is."""
+        plan = self.plan
+        source = "generated from the sweep's records by the leaderboard renderer"
+        if plan.complete:
+            return source
+        runs = f"{plan.runs_min}" if plan.runs_min == plan.runs_max else f"{plan.runs_min}-{plan.runs_max}"
+        return (f"{source}; {IN_PROGRESS}: {plan.finished} of {runs} runs trained, "
+                f"{plan.scored_finished} of {plan.scored} scored")
 
 
-def claim_section(manifest: Manifest, claim: Claim, results: Sequence[LineResult], leaderboard: str | None,
+def claim_section(manifest: Manifest, claim: Claim, results: Sequence[LineResult], board: BoardState | None,
                   spent: float, devices: Devices, level: str = "##", here: str = ".") -> list[str]:
     """A claim: source and text, its lines as a table and as sentences, a link to its figure when it has
     one, its budget (and the wall hours its sweeps' records took), cut and GPU plan, and the devices its
@@ -220,7 +235,7 @@ def claim_section(manifest: Manifest, claim: Claim, results: Sequence[LineResult
         out += [f"Figure: [{display_path(manifest, png)}]({posixpath.relpath(png, here)})", ""]
     if claim.leaderboard is not None and claim.sweep is not None:
         command = sweep_command(manifest, claim.sweep)
-        state = leaderboard or f"pending: no finished record yet; run `{command}`"
+        state = board.words() if board else f"pending: no finished record yet; run `{command}`"
         out += [f"Table: `{display_path(manifest, claim.leaderboard)}` ({state}).", ""]
     sweeps = manifest.claim_sweeps(claim)
     owners = manifest.sweep_owners(manifest.claims)
@@ -241,7 +256,7 @@ def counts(results: Sequence[LineResult]) -> str:
 
 
 def verdict_document(manifest: Manifest, claims: Sequence[Claim], results: dict[str, list[LineResult]],
-                     leaderboards: dict[str, str | None], spent: dict[str, float], devices: Devices) -> str:
+                     boards: dict[str, BoardState | None], spent: dict[str, float], devices: Devices) -> str:
     """results/VERDICT.md."""
     total = sum(c.budget_h for c in claims)
     all_lines = [r for c in claims for r in results[c.id]]
@@ -259,23 +274,21 @@ def verdict_document(manifest: Manifest, claims: Sequence[Claim], results: dict[
            f"State: {len(claims)} claims, {len(all_lines)} lines: {counts(all_lines)}.", "",
            "| claim | source | lines | budget (h) | spent (h) |", "|---|---|---|---|---|"]
     for c in claims:
-        board = leaderboards.get(c.id)
-        table = ("table, pending" if not board else f"table, {IN_PROGRESS}" if IN_PROGRESS in board
-                 else "table")
-        state = counts(results[c.id]) if c.lines else table
+        board = boards.get(c.id)
+        state = counts(results[c.id]) if c.lines else board.summary() if board else "table, pending"
         out.append(f"| {c.id} | {c.source} | {state} | {c.budget_h:g} | {spent[c.id]:.1f} |")
     out.append("")
     for c in claims:
-        out += claim_section(manifest, c, results[c.id], leaderboards.get(c.id), spent[c.id], devices)
+        out += claim_section(manifest, c, results[c.id], boards.get(c.id), spent[c.id], devices)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
 def claim_document(manifest: Manifest, claim: Claim, results: Sequence[LineResult],
-                   leaderboard: str | None, spent: float, devices: Devices) -> str:
+                   board: BoardState | None, spent: float, devices: Devices) -> str:
     """A claim's own table file (`table` in the manifest)."""
     source = display_path(manifest, manifest.path.name)
     assert claim.table is not None
     here = posixpath.dirname(claim.table) or "."
     lines = [f"<!-- generated by `python -m bench verdict` from {source}; do not edit -->", "",
-             *claim_section(manifest, claim, results, leaderboard, spent, devices, level="#", here=here)]
+             *claim_section(manifest, claim, results, board, spent, devices, level="#", here=here)]
     return "\n".join(lines).rstrip("\n") + "\n"
