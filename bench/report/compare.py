@@ -182,6 +182,8 @@ def column_mde(results: Sequence[PairedResult]) -> tuple[float | None, str | Non
     test = statistics.mode(r.test for r in results)
     chosen = [r for r in results if r.test == test]
     se = statistics.median(r.se for r in chosen)
+    if se == 0.0:  # the differences do not vary (e.g. no loss spike in any run): nothing sizes an effect
+        return None, test
     if test == "bootstrap":
         return mde_normal(se), test
     n = min(r.seeds for r in chosen)

@@ -110,7 +110,7 @@ def mde_lines(suite: Suite) -> list[str]:
     parts = []
     for col in suite.comparisons.columns:
         mde, test = suite.comparisons.mde[col.key]
-        if mde is None or test is None:
+        if test is None:
             continue
         results = [r for r in suite.comparisons.results[col.key].values()
                    if r is not None and r.test == test]
@@ -118,7 +118,9 @@ def mde_lines(suite: Suite) -> list[str]:
         size = f"{seeds} seed{'s' * (seeds != 1)}"
         if test == "bootstrap":
             size += f" × {min(r.documents for r in results):,} documents"
-        parts.append(f"{col.header} {fmt_number(mde, col.decimals + 1)} ({test_name(col, test)}, {size})")
+        # None with a test: the differences do not vary (column_mde), so no effect size is sized.
+        value = fmt_number(mde, col.decimals + 1) if mde is not None else "none (the differences do not vary)"
+        parts.append(f"{col.header} {value} ({test_name(col, test)}, {size})")
     if not parts:
         return []
     return ["Minimum detectable effect vs the reference (80% power, two-sided α = 0.05, at the median "

@@ -120,6 +120,9 @@ def sentence(claim: Claim, line: Line, r: LineResult) -> str:
     if line.kind == "critical_gamma":
         return (f"{r.verdict}: critical γ {number(r.critical)}, 95 % CI {interval(line, r)} over {r.pairs} "
                 f"seeds ({test}); no p, so no MDE: the CI's width is the resolution{gamma_curve(line, r)}.")
+    if r.result.se == 0.0 and r.result.p is None:
+        return (f"{r.verdict}: Δ = {signed(r.result.delta)} at every one of {r.pairs} seeds ({test}), so "
+                f"there is no variation to test: no p and no MDE{side_means(r)}.")
     return (f"{r.verdict}: Δ = {signed(r.result.delta)}, 95 % CI {interval(line, r)}, "
             f"p = {number(r.result.p)}, Holm p = {number(r.p_holm)}, "
             f"MDE = {number(r.mde)} at {r.pairs} seeds ({test}){side_means(r)}.")

@@ -13,7 +13,7 @@ from bench.report.aggregate import build_suites
 from bench.report.compare import FALLBACK
 from bench.report.records import load_runs
 from bench.report.render import render
-from bench.report.tables import headline_block
+from bench.report.tables import headline_block, mde_lines
 
 N_DOCS = 2000
 CHANCE = 0.25
@@ -87,6 +87,20 @@ def test_a_run_without_documents_falls_back_to_the_seed_level_test(tmp_path):
     suite = suite_with_docs(tmp_path, skip=("same",))
     assert suite.comparison("task:arc_easy", "better")[0].test == "bootstrap"
     assert suite.comparison("task:arc_easy", "same")[0].test == "t"
+
+
+def test_a_column_whose_differences_do_not_vary_has_no_mde(tmp_path):
+    # Every scheme scores exactly as the reference at every seed (as when no run has a loss spike): a zero
+    # standard error sizes no effect, so the note says so instead of an MDE of 0.
+    (suite,) = build_suites(load_runs(write_runs(tmp_path / "runs", reasoning_records())), reference="normal")
+    assert suite.comparisons.mde["bpb"] == (None, "t")
+    (note,) = mde_lines(suite)
+    assert "val bpb none (the differences do not vary) (paired t-test over seeds: no per-document outputs, " \
+           "3 seeds)" in note
+    # One seed: no paired test at all, so no note rather than one calling the columns invariant.
+    (one,) = build_suites(load_runs(write_runs(tmp_path / "one", reasoning_records(seeds=(0,)))),
+                          reference="normal")
+    assert one.comparisons.mde["bpb"] == (None, None) and mde_lines(one) == []
 
 
 def test_headline_table_has_at_most_ten_columns(tmp_path):
