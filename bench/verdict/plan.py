@@ -124,7 +124,7 @@ class SweepPlan:
     hours_min: float | None
     hours_max: float | None
     source: str
-    untimed_protocol: bool = False  # scored under a protocol no similar timed record used: eval time low
+    untimed_protocol: bool = False  # scoring left under a protocol no similar timed record used: too low
     scored: int = 0  # the runs it scores (the chosen trial and the other seeds of each cell)
     scored_finished: int = 0
 
@@ -179,16 +179,17 @@ def plan_sweep(manifest: Manifest, name: str, planner: Planner, timings: dict[tu
         if timing is None:
             unknown.append(cell.id)
             continue
-        # A powered sweep's scoring is timed on the records that scored whole splits, where there are any.
+        left_scored = max(0, scored - scored_done)
+        # A powered sweep's scoring is timed on the records that scored whole splits, where there are any;
+        # the estimate is low only where some scoring is left.
         eval_s = timing.eval_s
         if planned[0].cfg.eval.protocol == "powered":
-            untimed |= timing.whole_s is None
+            untimed |= timing.whole_s is None and left_scored > 0
             eval_s = timing.eval_s if timing.whole_s is None else timing.whole_s
         sources.add(f"{timing.n} records of {planned[0].cfg.preset}/{planned[0].cfg.data.corpus}/"
                     f"{planned[0].cfg.train.max_steps}×{planned[0].cfg.train.batch_size}"
                     f"{f' on {timing.device}' if timing.device else ' (every device)'}"
                     f" ({'whole splits' if timing.whole_s is not None else 'limited'} scoring timed)")
-        left_scored = max(0, scored - scored_done)
         lo += max(0, trained_lo - done - done_trials) * timing.train_s + left_scored * eval_s
         hi += max(0, trained_hi - done - done_trials) * timing.train_s + left_scored * eval_s
     source = "; ".join(sorted(sources))

@@ -1,6 +1,7 @@
 """`python -m bench verdict`: regeneration and --check, refusals (exit 2, nothing written), the committed
 manifest and VERDICT.md, the per-task flags against their config files, and one tiny end-to-end --run."""
 
+import dataclasses
 import json
 import math
 import re
@@ -162,6 +163,10 @@ def test_a_finished_searched_sweep_plans_nothing_left(monkeypatch):
         assert plan.runs_min == plan.runs_max == plan.finished and plan.finished > 0, name
         assert plan.hours_min == plan.hours_max == 0.0, name
         assert spent_hours(manifest.out_dir(name), manifest.sweeps[name].jobs) > 0.1, name
+    # As if no record had timed powered scoring (as on a machine whose own anchor records scored quick):
+    # anchor-depth2 scores powered, but nothing is left to score, so no low estimate to warn about.
+    limited = {key: dataclasses.replace(t, whole_s=None) for key, t in timings.items()}
+    assert not plan_sweep(manifest, "anchor-depth2", planner, limited).untimed_protocol
 
 
 def test_run_plans_runs_resumes_and_regenerates(tmp_path, cli, capsys):
