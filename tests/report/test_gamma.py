@@ -46,4 +46,5 @@ def test_anchor_suite_gets_a_phase_diagram_and_critical_gamma_per_depth(tmp_path
     compact = re.sub(" +", " ", text)
     assert "| 0.8 | 0.70 / 0.30 | 0.70 / 0.30* |" in compact  # the critical γ of depth 3
     assert "| 1.2 | 0.91 / 0.09* | 0.91 / 0.09 † |" in compact  # depth 3 does not train at γ = 1.2
-    assert "Critical γ (n_layers=3): 0.8" in text
+    assert "Critical γ (n_layers=3): 0.8 (of γ 0.5, 0.8, 1.2) — the γ with the best anchor" in text
+    assert "; a point estimate without an interval, which differences within noise decide" in text
