@@ -67,8 +67,8 @@ class Timed(NamedTuple):
 def measured_timings(results: Path, device: str | None = None) -> dict[tuple[Any, ...], Timing]:
     """Median train and evaluation wall seconds per similarity key over every record under `results`.
     With `device` (a record's `env.device_name`), a key's medians come from the records that ran on that
-    device wherever there are any: CPUs differ (on the committed records, nano trains in a median 247 s on
-    the AMD EPYC that ran the baseline sweep and 145 s on the Xeon that ran grid-2606), and the runs left
+    device wherever there are any: CPUs differ (on the committed records, nano trains in a median 248 s on
+    the AMD EPYC that ran the baseline sweep and 149 s on the Xeon that ran grid-2606), and the runs left
     will run on the machine that asks."""
     rows: dict[tuple[Any, ...], list[Timed]] = {}
     for path in sorted(results.rglob("record.json")):
