@@ -44,7 +44,6 @@ def test_reproduced_when_significant_in_the_claimed_direction(tmp_path):
     assert math.isclose(scheme, (sum(BASE) + sum(BETTER)) / 5) and math.isclose(reference, sum(BASE) / 5)
 
 
-
 def test_a_line_whose_differences_do_not_vary_is_inconclusive_without_p_or_mde(tmp_path):
     # As WeSaR against He on loss spikes at nano: every seed pair gives the same value (no spike in any
     # run), so there is nothing to test; the sentence says that instead of "MDE = 0".
@@ -54,6 +53,7 @@ def test_a_line_whose_differences_do_not_vary_is_inconclusive_without_p_or_mde(t
     assert sentence(manifest.claims[0], manifest.claims[0].lines[0], r) == (
         "inconclusive: Δ = +0 at every one of 5 seeds (paired t-test over seeds), so there is no variation "
         "to test: no p and no MDE; seed means 3.13 (scheme) vs 3.13 (reference).")
+
 
 def test_task_metrics_with_per_document_outputs_use_the_paired_bootstrap(tmp_path):
     """γ 1.0 answers 60 of 100 held-out anchor documents right, γ 0.5 the first 40, at every seed."""
